@@ -1,0 +1,109 @@
+import Fluent
+import Vapor
+
+/// The one error type of the HTTP API: a stable wire `code`, a message safe to show,
+/// optional `details`, and the HTTP status. `APIErrorMiddleware` renders it as
+/// `{"error": {"code", "message", "details"?}}`.
+struct APIError: Error, Sendable, CustomStringConvertible {
+    /// Stable, machine-readable error codes (the raw values are the wire codes).
+    enum Code: String, Sendable, Codable {
+        case invalidRequest = "invalid_request"
+        case invalidOrigin = "invalid_origin"
+        case invalidReturnURL = "invalid_return_url"
+        case missingOrigin = "missing_origin"
+        case noProviders = "no_providers"
+        case unknownProvider = "unknown_provider"
+        case unauthorized = "unauthorized"
+        case invalidUserToken = "invalid_user_token"
+        case identityNotConfigured = "identity_not_configured"
+        case invalidToken = "invalid_token"
+        case sessionExpired = "session_expired"
+        case oauthDenied = "oauth_denied"
+        case oauthProviderError = "oauth_provider_error"
+        case invalidState = "invalid_state"
+        case notFound = "not_found"
+        case internalError = "internal_error"
+    }
+
+    let code: Code
+    let message: String
+    let status: HTTPResponseStatus
+    var details: [String: String]?
+
+    init(_ code: Code, _ message: String, status: HTTPResponseStatus = .badRequest, details: [String: String]? = nil) {
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details
+    }
+
+    var description: String { "\(code.rawValue): \(message)" }
+
+    static func unauthorized(_ message: String = "A valid app key is required: send `Authorization: Bearer <app key>`.") -> APIError {
+        APIError(.unauthorized, message, status: .unauthorized)
+    }
+
+    static func invalidRequest(_ message: String) -> APIError {
+        APIError(.invalidRequest, message)
+    }
+}
+
+/// The body every error response carries.
+struct APIErrorBody: Content {
+    struct Payload: Codable {
+        let code: String
+        let message: String
+        let details: [String: String]?
+    }
+    let error: Payload
+}
+
+/// Turns thrown errors into `{"error": {...}}` JSON. Unknown errors become a generic
+/// `internal_error` so no internal detail (SQL, token, path) leaks to the caller.
+struct APIErrorMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            let apiError = Self.apiError(for: error, request: request)
+            let response = Response(status: apiError.status)
+            response.headers.cacheControl = .init(noStore: true)
+            try response.content.encode(
+                APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
+            return response
+        }
+    }
+
+    static func apiError(for error: any Error, request: Request) -> APIError {
+        switch error {
+        case let apiError as APIError:
+            return apiError
+        case let decoding as DecodingError:
+            return .invalidRequest("The request body is not valid: \(Self.describe(decoding))")
+        case let abort as any AbortError where abort.status == .notFound:
+            return APIError(.notFound, "No such endpoint.", status: .notFound)
+        case let abort as any AbortError where abort.status.code < 500:
+            return APIError(.invalidRequest, abort.reason, status: abort.status)
+        default:
+            // Log the type only: error descriptions from drivers can carry bound values.
+            request.logger.error("unhandled error", metadata: ["type": "\(type(of: error))"])
+            return APIError(.internalError, "Something went wrong on the server.", status: .internalServerError)
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "`\(path(context.codingPath))` has the wrong type."
+        case .keyNotFound(let key, let context):
+            return "`\(path(context.codingPath + [key]))` is required."
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "malformed JSON." : "`\(path(context.codingPath))` is malformed."
+        @unknown default:
+            return "malformed JSON."
+        }
+    }
+}

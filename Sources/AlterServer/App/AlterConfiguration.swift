@@ -1,0 +1,99 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// Everything the server needs to know about its surroundings, read once at start-up.
+///
+/// Nothing else in the code reads the environment: tests build a configuration directly,
+/// the CLI builds one with `AlterConfiguration(environment:)`.
+public struct AlterConfiguration: Sendable {
+    public enum Database: Sendable, Equatable {
+        /// An SQLite file (the default: `{dataDirectory}/alter.sqlite`).
+        case sqlite(path: String)
+        /// A PostgreSQL server, as a `postgres://` URL.
+        case postgres(url: String)
+    }
+
+    /// The externally visible base URL, e.g. `https://vault.example.com` (no trailing slash).
+    public var publicURL: String
+    /// Where the SQLite file and the generated encryption key file live.
+    public var dataDirectory: String
+    public var database: Database
+    /// `ALTER_ENCRYPTION_KEYS`: `id:base64key[,id:base64key…]`; the first key encrypts.
+    public var encryptionKeys: String?
+    public var hostname: String
+    public var port: Int
+    /// How long a minted Connect session token stays valid.
+    public var sessionTTL: TimeInterval
+    /// Serve the built-in sandbox OAuth provider under `/sandbox/`.
+    public var sandboxEnabled: Bool
+    /// Use `synchronous=NORMAL` instead of `FULL` for SQLite (faster; a power cut may lose the last commits).
+    public var sqliteRelaxedDurability: Bool
+    /// False when `publicURL` was derived from the port (then `demo --port` may change it).
+    public var publicURLIsExplicit: Bool
+
+    public init(
+        publicURL: String,
+        dataDirectory: String,
+        database: Database? = nil,
+        encryptionKeys: String? = nil,
+        hostname: String = "127.0.0.1",
+        port: Int = 4000,
+        sessionTTL: TimeInterval = 600,
+        sandboxEnabled: Bool = false,
+        sqliteRelaxedDurability: Bool = false,
+        publicURLIsExplicit: Bool = true
+    ) {
+        self.publicURLIsExplicit = publicURLIsExplicit
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.dataDirectory = dataDirectory
+        self.database = database ?? .sqlite(path: dataDirectory + "/alter.sqlite")
+        self.encryptionKeys = encryptionKeys
+        self.hostname = hostname
+        self.port = port
+        self.sessionTTL = sessionTTL
+        self.sandboxEnabled = sandboxEnabled
+        self.sqliteRelaxedDurability = sqliteRelaxedDurability
+    }
+
+    /// Reads `ALTER_*`, `DATABASE_URL`, `HOST` and `PORT` from the process environment.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let port = Int(environment["ALTER_PORT"] ?? environment["PORT"] ?? "") ?? 4000
+        let hostname = environment["ALTER_HOST"] ?? environment["HOST"] ?? "127.0.0.1"
+        let dataDirectory = environment["ALTER_DATA_DIR"] ?? "./data"
+        let publicURL = environment["ALTER_PUBLIC_URL"] ?? "http://localhost:\(port)"
+        guard let parsed = URL(string: publicURL), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
+            parsed.host != nil, parsed.query == nil, parsed.fragment == nil
+        else {
+            throw ConfigurationError("ALTER_PUBLIC_URL must be an absolute http(s) URL without query or fragment, got \(publicURL)")
+        }
+        var ttl: TimeInterval = 600
+        if let raw = environment["ALTER_SESSION_TTL_SECONDS"] {
+            guard let seconds = TimeInterval(raw), seconds >= 30, seconds <= 3600 else {
+                throw ConfigurationError("ALTER_SESSION_TTL_SECONDS must be a number of seconds between 30 and 3600")
+            }
+            ttl = seconds
+        }
+        self.init(
+            publicURL: publicURL,
+            dataDirectory: dataDirectory,
+            database: environment["DATABASE_URL"].map { .postgres(url: $0) },
+            encryptionKeys: environment["ALTER_ENCRYPTION_KEYS"],
+            hostname: hostname,
+            port: port,
+            sessionTTL: ttl,
+            sandboxEnabled: ["1", "true", "yes"].contains(environment["ALTER_SANDBOX"]?.lowercased() ?? ""),
+            sqliteRelaxedDurability: environment["ALTER_SQLITE_SYNCHRONOUS"]?.uppercased() == "NORMAL",
+            publicURLIsExplicit: environment["ALTER_PUBLIC_URL"] != nil
+        )
+    }
+
+    /// True when the public URL is served over TLS (cookies are then marked `Secure`).
+    var isHTTPS: Bool { publicURL.hasPrefix("https://") }
+}
+
+/// A configuration value that cannot be used; the server refuses to start.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

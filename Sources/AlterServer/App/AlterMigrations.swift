@@ -1,0 +1,11 @@
+import FluentKit
+
+/// Every migration, in order. New tables are appended; shipped migrations never change.
+enum AlterMigrations {
+    static let all: [any Migration] = [
+        ClientApp.Migration(),
+        APIKey.Migration(),
+        ProviderConfig.Migration(),
+        ConnectSession.Migration(),
+    ]
+}

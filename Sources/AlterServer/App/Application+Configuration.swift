@@ -1,0 +1,29 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The clock the server reads time from; tests replace it to move time without sleeping.
+public struct VaultClock: Sendable {
+    public var now: @Sendable () -> Date
+    public init(now: @escaping @Sendable () -> Date) { self.now = now }
+    public static let system = VaultClock(now: { Date() })
+}
+
+extension Application {
+    private enum ConfigurationKey: StorageKey { typealias Value = AlterConfiguration }
+    private enum ClockKey: StorageKey { typealias Value = VaultClock }
+
+    /// The configuration this server was started with (set by `configure(_:with:)`).
+    public var alterConfiguration: AlterConfiguration {
+        get {
+            guard let value = storage[ConfigurationKey.self] else { fatalError("configure(_:with:) has not run") }
+            return value
+        }
+        set { storage[ConfigurationKey.self] = newValue }
+    }
+
+    public var clock: VaultClock {
+        get { storage[ClockKey.self] ?? .system }
+        set { storage[ClockKey.self] = newValue }
+    }
+}

@@ -1,0 +1,23 @@
+import Fluent
+import Vapor
+
+/// Logs each request with secrets removed from the query string (`token`, `code`, `state`…),
+/// and replaces Vapor's default request logger, which prints the raw URL.
+struct RequestRedactionMiddleware: AsyncMiddleware {
+    static let secretParameters: Set<String> = ["token", "code", "state", "nonce", "api_key", "key", "access_token", "refresh_token", "client_secret"]
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        request.logger.info("\(request.method) \(Self.redactedPath(request.url)) -> \(response.status.code)")
+        return response
+    }
+
+    static func redactedPath(_ url: URI) -> String {
+        guard let query = url.query, !query.isEmpty else { return url.path }
+        let parts = query.split(separator: "&").map { pair -> String in
+            let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            return secretParameters.contains(name.lowercased()) ? "\(name)=[redacted]" : String(pair)
+        }
+        return url.path + "?" + parts.joined(separator: "&")
+    }
+}

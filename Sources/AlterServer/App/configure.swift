@@ -1,0 +1,62 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import NIOCore
+import Vapor
+
+/// The one wiring place: databases, migrations, services and routes for a configuration.
+public func configure(_ app: Application, with configuration: AlterConfiguration) async throws {
+    app.alterConfiguration = configuration
+    app.http.server.configuration.hostname = configuration.hostname
+    app.http.server.configuration.port = configuration.port
+    // The default server header and request logging stay; URLs of /connect carry a token
+    // only until the first redirect, and RequestRedactionMiddleware keeps it out of logs.
+    app.middleware = Middlewares()
+    app.middleware.use(RequestRedactionMiddleware())
+    app.middleware.use(APIErrorMiddleware())
+
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    ContentConfiguration.global.use(encoder: encoder, for: .json)
+    ContentConfiguration.global.use(decoder: decoder, for: .json)
+
+    try configureDatabase(app, configuration)
+    app.migrations.add(AlterMigrations.all)
+
+    app.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
+    app.providerCatalog = try ProviderCatalog.make(for: configuration)
+    app.jwksCache = JWKSCache(client: app.http.client.shared)
+
+    try routes(app)
+    registerCommands(app)
+}
+
+private func configureDatabase(_ app: Application, _ configuration: AlterConfiguration) throws {
+    switch configuration.database {
+    case .sqlite(let path):
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqlite)
+    case .postgres(let url):
+        var postgres = try SQLPostgresConfiguration(url: url)
+        postgres.searchPath = nil
+        app.databases.use(.postgres(configuration: postgres, sqlLogLevel: .debug), as: .psql)
+    }
+}
+
+/// Makes the database ready: WAL for SQLite, migrations, then the key-ring check.
+/// `serve`, `demo` and `migrate` call it; the server refuses to start if it throws.
+public func prepareStorage(_ app: Application) async throws {
+    if case .sqlite = app.alterConfiguration.database, let sql = app.db as? any SQLDatabase {
+        // WAL: one fsync per commit instead of several (DESIGN.md, Storage).
+        try await sql.raw("PRAGMA journal_mode=WAL").run()
+    }
+    try await app.autoMigrate()
+    try await SealedSecretsCheck.verifyAllKeysPresent(db: app.db, sealer: app.sealer)
+}

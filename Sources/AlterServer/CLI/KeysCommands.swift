@@ -1,0 +1,62 @@
+import Fluent
+import ConsoleKit
+import FluentKit
+import Foundation
+import Vapor
+
+/// `alter keys create|list|revoke`.
+struct KeysCommands: AsyncCommandGroup {
+    var help: String { "Create, list and revoke app keys." }
+    var commands: [String: any AnyAsyncCommand] {
+        ["create": CreateKey(), "list": ListKeys(), "revoke": RevokeKey()]
+    }
+
+    struct CreateKey: AsyncCommand {
+        struct Signature: CommandSignature {
+            @Option(name: "app", help: "App id or name") var app: String?
+        }
+        var help: String { "Creates an app key and prints it once; only its SHA-256 is stored." }
+
+        func run(using context: CommandContext, signature: Signature) async throws {
+            let app = try await AppLookup.find(signature.app, on: context.application.db)
+            let (key, secret) = APIKey.make(for: try app.requireID())
+            try await key.create(on: context.application.db)
+            context.console.print(secret)
+            context.console.output("Store this key now: it is not shown again. Key id: \(try key.requireID().uuidString)", style: .info, newLine: true)
+        }
+    }
+
+    struct ListKeys: AsyncCommand {
+        struct Signature: CommandSignature {
+            @Option(name: "app", help: "App id or name") var app: String?
+        }
+        var help: String { "Lists an app's keys (prefix, created, last used, revoked)." }
+
+        func run(using context: CommandContext, signature: Signature) async throws {
+            let app = try await AppLookup.find(signature.app, on: context.application.db)
+            let keys = try await APIKey.query(on: context.application.db).filter(\.$app.$id == app.requireID()).sort(\.$createdAt).all()
+            for key in keys {
+                let state = key.revokedAt.map { "revoked \($0)" } ?? "active"
+                let used = key.lastUsedAt.map { "last used \($0)" } ?? "never used"
+                context.console.print("\(try key.requireID().uuidString)  \(key.displayPrefix)…  \(state)  \(used)")
+            }
+        }
+    }
+
+    struct RevokeKey: AsyncCommand {
+        struct Signature: CommandSignature {
+            @Option(name: "key", help: "Key id (from `alter keys list`)") var key: String?
+        }
+        var help: String { "Revokes a key; requests using it get 401 from then on." }
+
+        func run(using context: CommandContext, signature: Signature) async throws {
+            guard let raw = signature.key, let id = UUID(uuidString: raw) else { throw CommandError("--key must be a key id from `alter keys list`") }
+            guard let key = try await APIKey.find(id, on: context.application.db) else { throw CommandError("no key \(raw)") }
+            if key.revokedAt == nil {
+                key.revokedAt = context.application.clock.now()
+                try await key.update(on: context.application.db)
+            }
+            context.console.print("Revoked key \(key.displayPrefix)…")
+        }
+    }
+}

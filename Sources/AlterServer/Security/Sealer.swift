@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+
+/// Encrypts secrets at rest with AES-256-GCM under a key ring.
+///
+/// A sealed value is `v1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`. The key id lets old
+/// ciphertexts stay readable after a new key becomes the active one. The associated data binds
+/// each ciphertext to its row and field, so a value copied into another row or column fails
+/// to open instead of silently decrypting there.
+struct Sealer: Sendable {
+    struct Key: Sendable {
+        let id: String
+        let key: SymmetricKey
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case malformed
+        case unknownKey(String)
+        case authenticationFailed
+
+        var description: String {
+            switch self {
+            case .malformed: "sealed value is malformed"
+            case .unknownKey(let id): "sealed value uses encryption key '\(id)', which is not in the key ring"
+            case .authenticationFailed: "sealed value does not authenticate for this row and field"
+            }
+        }
+    }
+
+    /// The key new values are sealed with.
+    let activeKey: Key
+    private let keys: [String: SymmetricKey]
+
+    /// - Parameter keys: the ring; the first key is the active one.
+    init(keys: [Key]) throws {
+        guard let first = keys.first else { throw ConfigurationError("no encryption key configured") }
+        var ring: [String: SymmetricKey] = [:]
+        for key in keys {
+            guard key.key.bitCount == 256 else { throw ConfigurationError("encryption key '\(key.id)' is not 256 bits") }
+            guard ring.updateValue(key.key, forKey: key.id) == nil else {
+                throw ConfigurationError("encryption key id '\(key.id)' appears twice")
+            }
+        }
+        self.activeKey = first
+        self.keys = ring
+    }
+
+    var keyIDs: Set<String> { Set(keys.keys) }
+
+    func seal(_ plaintext: String, row: String, field: String) throws -> String {
+        let box = try AES.GCM.seal(Data(plaintext.utf8), using: activeKey.key, authenticating: Self.associatedData(row: row, field: field))
+        guard let combined = box.combined else { throw Failure.malformed }
+        return "v1.\(activeKey.id).\(combined.base64URLEncodedString())"
+    }
+
+    func open(_ sealed: String, row: String, field: String) throws -> String {
+        let parts = sealed.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "v1", let data = Data(base64URLEncoded: String(parts[2])) else {
+            throw Failure.malformed
+        }
+        let keyID = String(parts[1])
+        guard let key = keys[keyID] else { throw Failure.unknownKey(keyID) }
+        do {
+            let box = try AES.GCM.SealedBox(combined: data)
+            let plaintext = try AES.GCM.open(box, using: key, authenticating: Self.associatedData(row: row, field: field))
+            return String(decoding: plaintext, as: UTF8.self)
+        } catch {
+            throw Failure.authenticationFailed
+        }
+    }
+
+    /// The key id a sealed value was written with, without opening it.
+    static func keyID(of sealed: String) -> String? {
+        let parts = sealed.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts[0] == "v1" ? String(parts[1]) : nil
+    }
+
+    private static func associatedData(row: String, field: String) -> Data {
+        Data("alter-vault|\(row)|\(field)".utf8)
+    }
+}
+
+extension Data {
+    func base64URLEncodedString() -> String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URLEncoded string: String) {
+        guard string.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        var base64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}

@@ -1,0 +1,72 @@
+import FluentKit
+import Foundation
+
+/// A short-lived permission, minted by an app's backend, for one browser to connect
+/// providers. Only `SHA-256(token)` is stored.
+final class ConnectSession: Model, @unchecked Sendable {
+    static let schema = "connect_sessions"
+    static let tokenPrefix = "cs_"
+
+    enum Status: String, Codable, Sendable {
+        case pending, completed, failed
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "app_id") var app: ClientApp
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "allowed_providers") var allowedProviders: [String]
+    /// The effective origin: `allowed_origin`, else the app's `website_url` at mint time.
+    @Field(key: "origin") var origin: String
+    @OptionalField(key: "return_url") var returnURL: String?
+    /// `sub` of the verified `user_token`.
+    @OptionalField(key: "user_subject") var userSubject: String?
+    @OptionalField(key: "agent") var agent: String?
+    @Field(key: "expires_at") var expiresAt: Date
+    /// Set when the Connect UI first loads the token; a second load is refused.
+    @OptionalField(key: "consumed_at") var consumedAt: Date?
+    /// SHA-256 of the browser-binding cookie set on first load.
+    @OptionalField(key: "browser_hash") var browserHash: String?
+    @OptionalField(key: "mode") var mode: String?
+    @OptionalField(key: "nonce") var nonce: String?
+    @Enum(key: "status") var status: Status
+    @OptionalField(key: "error_code") var errorCode: String?
+    @OptionalField(key: "error_message") var errorMessage: String?
+    @OptionalField(key: "error_details") var errorDetails: [String: String]?
+    @OptionalField(key: "finished_at") var finishedAt: Date?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    struct Migration: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            let status = try await database.enum("connect_session_status").case("pending").case("completed").case("failed").create()
+            try await database.schema(ConnectSession.schema)
+                .id()
+                .field("app_id", .uuid, .required, .references(ClientApp.schema, .id, onDelete: .cascade))
+                .field("token_hash", .string, .required)
+                .field("allowed_providers", .array(of: .string), .required)
+                .field("origin", .string, .required)
+                .field("return_url", .string)
+                .field("user_subject", .string)
+                .field("agent", .string)
+                .field("expires_at", .datetime, .required)
+                .field("consumed_at", .datetime)
+                .field("browser_hash", .string)
+                .field("mode", .string)
+                .field("nonce", .string)
+                .field("status", status, .required)
+                .field("error_code", .string)
+                .field("error_message", .string)
+                .field("error_details", .dictionary(of: .string))
+                .field("finished_at", .datetime)
+                .field("created_at", .datetime)
+                .unique(on: "token_hash")
+                .create()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).delete()
+            try await database.enum("connect_session_status").delete()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// `POST /v1/connect/sessions` body: the seeds' `create_connect_session` fields.
+struct CreateConnectSessionRequest: Content {
+    var allowedProviders: [String]?
+    var allowedOrigin: String?
+    var userToken: String?
+    var agent: String?
+    var returnURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case allowedProviders = "allowed_providers"
+        case allowedOrigin = "allowed_origin"
+        case userToken = "user_token"
+        case agent
+        case returnURL = "return_url"
+    }
+}
+
+struct CreateConnectSessionResponse: Content {
+    var sessionToken: String
+    var connectURL: String
+    var expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case sessionToken = "session_token"
+        case connectURL = "connect_url"
+        case expiresAt = "expires_at"
+    }
+}
+
+/// The checked form of a mint request. Every rule lives here, as a pure function of the
+/// request, the app and its configured providers, so the controller only stores the result.
+struct ConnectSessionRules {
+    struct Accepted {
+        var providers: [String]
+        var origin: AllowedOrigin
+        var returnURL: String?
+        var agent: String?
+    }
+
+    static func check(_ request: CreateConnectSessionRequest, app: ClientApp, configuredProviders: [String]) throws -> Accepted {
+        let providers = try providers(requested: request.allowedProviders, configured: configuredProviders)
+        let origin = try origin(requested: request.allowedOrigin, websiteURL: app.websiteURL)
+        var returnURL: String?
+        if let raw = request.returnURL {
+            do {
+                returnURL = try ReturnURL(validating: raw, for: origin).value
+            } catch {
+                throw APIError(.invalidReturnURL, "return_url \(error.rule).")
+            }
+        }
+        if let agent = request.agent {
+            guard (1...128).contains(agent.count),
+                agent.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:@/".contains($0)) })
+            else {
+                throw APIError.invalidRequest("agent must be 1–128 characters of letters, digits and - _ . : @ /.")
+            }
+        }
+        return Accepted(providers: providers, origin: origin, returnURL: returnURL, agent: request.agent)
+    }
+
+    /// Omitted → every configured provider; listed → the configured ones among them, in the
+    /// caller's order. Unknown or unconfigured ids are filtered out, as the seeds describe.
+    static func providers(requested: [String]?, configured: [String]) throws -> [String] {
+        guard let requested else {
+            guard !configured.isEmpty else {
+                throw APIError(.noProviders, "This app has no providers configured; configure one with `alter providers configure`.")
+            }
+            return configured.sorted()
+        }
+        guard requested.count <= 100 else { throw APIError.invalidRequest("allowed_providers may list at most 100 providers.") }
+        var seen = Set<String>()
+        let kept = requested.filter { configured.contains($0) && seen.insert($0).inserted }
+        guard !kept.isEmpty else {
+            throw APIError(
+                .noProviders, "None of allowed_providers is configured for this app.",
+                details: ["configured": configured.sorted().joined(separator: ",")])
+        }
+        return kept
+    }
+
+    static func origin(requested: String?, websiteURL: String?) throws -> AllowedOrigin {
+        if let requested {
+            do {
+                return try AllowedOrigin(parsing: requested)
+            } catch {
+                throw APIError(.invalidOrigin, "allowed_origin \(error.rule).")
+            }
+        }
+        guard let websiteURL else {
+            throw APIError(
+                .missingOrigin,
+                "Send allowed_origin, or set the app's website_url: the Connect UI needs an exact origin to deliver results to.")
+        }
+        do {
+            return try AllowedOrigin(parsing: websiteURL)
+        } catch {
+            throw APIError(.missingOrigin, "The app's website_url is not a valid origin (\(error.rule)); send allowed_origin.")
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import AlterServer
+import Foundation
+
+exit(await AlterCommandLine.run(arguments: CommandLine.arguments))
