@@ -23,7 +23,7 @@ public enum AlterCommandLine {
             let configuration = try AlterConfiguration()
             try await configure(app, with: configuration)
             let command = arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "serve"
-            if storageCommands.contains(command) {
+            if storageCommands.contains(command), !arguments.contains("--help"), !arguments.contains("-h") {
                 try await prepareStorage(app)
             }
             try await app.execute()

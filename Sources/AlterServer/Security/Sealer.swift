@@ -13,7 +13,7 @@ struct Sealer: Sendable {
         let key: SymmetricKey
     }
 
-    enum Failure: Error, CustomStringConvertible {
+    enum Failure: Error, Equatable, CustomStringConvertible {
         case malformed
         case unknownKey(String)
         case authenticationFailed

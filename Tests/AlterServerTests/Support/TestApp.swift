@@ -45,6 +45,7 @@ func withApp(
     adjust(&configuration)
 
     let app = try await Application.make(.testing)
+    app.logger.logLevel = .warning
     do {
         try await configure(app, with: configuration)
         try await prepareStorage(app)

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// Runs the real `alter` executable, as an operator would.
+struct AlterProcess {
+    static let binary: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return ProcessInfo.processInfo.environment["ALTER_BIN"] ?? root.appendingPathComponent(".build/debug/alter").path
+    }()
+
+    let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("alter-cli-\(UUID())").path
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["ALTER_DATA_DIR"] = dataDirectory
+        environment["DATABASE_URL"] = nil
+        environment["ALTER_ENCRYPTION_KEYS"] = nil
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self), error: String(decoding: error, as: UTF8.self))
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: dataDirectory) }
+}
+
+@Suite("The alter command line", .enabled(if: FileManager.default.isExecutableFile(atPath: AlterProcess.binary)))
+struct CLITests {
+    @Test("an operator creates an app, a key and a provider, and sees them listed")
+    func adminFlow() throws {
+        let alter = AlterProcess()
+        defer { alter.cleanUp() }
+
+        let created = try alter.run("apps", "create", "--name", "Acme", "--website-url", "https://acme.example.com")
+        #expect(created.status == 0, "\(created.error)")
+        let appID = try #require(created.output.split(separator: "\n").first { $0.hasPrefix("id: ") }).dropFirst(4)
+
+        let key = try alter.run("keys", "create", "--app", String(appID))
+        #expect(key.status == 0)
+        let secret = try #require(key.output.split(separator: "\n").first { $0.hasPrefix("ak_") })
+        #expect(secret.count == 46)
+
+        let configured = try alter.run(
+            "providers", "configure", "--app", "Acme", "--provider", "github", "--client-id", "cid", "--client-secret", "very-secret-value")
+        #expect(configured.status == 0, "\(configured.error)")
+
+        let apps = try alter.run("apps", "list")
+        #expect(apps.output.contains("Acme") && apps.output.contains("https://acme.example.com"))
+        let providers = try alter.run("providers", "list", "--app", "Acme")
+        #expect(providers.output.contains("github") && providers.output.contains("[configured]"))
+
+        let keys = try alter.run("keys", "list", "--app", "Acme")
+        #expect(!keys.output.contains(String(secret)))
+        let keyID = try #require(keys.output.split(separator: " ").first)
+        let revoked = try alter.run("keys", "revoke", "--key", String(keyID))
+        #expect(revoked.status == 0)
+        #expect(try alter.run("keys", "list", "--app", "Acme").output.contains("revoked"))
+
+        // Nothing secret is stored in plain text.
+        let database = try Data(contentsOf: URL(fileURLWithPath: alter.dataDirectory + "/alter.sqlite"))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: alter.dataDirectory + "/alter.sqlite-wal"))) ?? Data())
+        #expect(database.range(of: Data("very-secret-value".utf8)) == nil)
+        #expect(database.range(of: Data(secret.utf8)) == nil)
+    }
+
+    @Test("bad input exits non-zero with a clear message", arguments: [
+        (["apps", "create", "--name", "X", "--website-url", "https://x.example.com/path"], "--website-url must not contain a path"),
+        (["apps", "create", "--website-url", "https://x.example.com"], "--name is required"),
+        (["keys", "create", "--app", "nope"], "no app 'nope'"),
+        (["providers", "configure", "--app", "nope", "--provider", "github"], "no app 'nope'"),
+        (["keys", "revoke", "--key", "not-a-uuid"], "--key must be a key id"),
+    ])
+    func badInput(arguments: [String], message: String) throws {
+        let alter = AlterProcess()
+        defer { alter.cleanUp() }
+        let result = try alter.run(arguments)
+        #expect(result.status != 0)
+        #expect(result.error.contains(message), "\(result.error)")
+    }
+
+    @Test("an unknown provider id is refused")
+    func unknownProvider() throws {
+        let alter = AlterProcess()
+        defer { alter.cleanUp() }
+        _ = try alter.run("apps", "create", "--name", "Acme")
+        let result = try alter.run("providers", "configure", "--app", "Acme", "--provider", "nosuch", "--client-id", "a", "--client-secret", "b")
+        #expect(result.status != 0)
+        #expect(result.error.contains("--provider must be a provider id"))
+    }
+}

@@ -1,0 +1,210 @@
+@testable import AlterServer
+import Fluent
+import FluentKit
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+@Suite("Minting Connect sessions")
+struct MintSessionTests {
+    @Test("a backend mints a single-use session token that is stored only as a hash", arguments: TestDatabase.all)
+    func mintsSession(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let seeded = try await seedApp(app)
+            let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": "http://localhost:4001"])
+
+            #expect(response.status == .created)
+            let json = response.json
+            let token = try #require(json["session_token"] as? String)
+            #expect(SecretToken.isWellFormed(token, prefix: "cs_"))
+            #expect(json["connect_url"] as? String == "http://localhost:4000/connect?token=\(token)")
+            let expiresAt = try #require((json["expires_at"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
+            #expect(abs(expiresAt.timeIntervalSinceNow - 600) < 5)
+
+            let stored = try #require(try await ConnectSession.query(on: app.db).first())
+            #expect(stored.tokenHash == SecretToken.hash(token))
+            #expect(stored.tokenHash != token)
+            #expect(stored.allowedProviders == ["sandbox", "sandbox-mail"])
+            #expect(stored.origin == "http://localhost:4001")
+            #expect(stored.status == .pending)
+        }
+    }
+
+    @Test("the session lifetime is configurable")
+    func configurableTTL() async throws {
+        try await withApp(adjust: { $0.sessionTTL = 120 }) { app in
+            let seeded = try await seedApp(app)
+            let response = try await app.mintSession(key: seeded.key, body: [:])
+            let session = try #require(try await ConnectSession.query(on: app.db).first())
+            #expect(response.status == .created)
+            #expect(abs(session.expiresAt.timeIntervalSinceNow - 120) < 5)
+        }
+    }
+
+    @Test("omitting allowed_providers offers every configured provider; listing filters to configured ones", arguments: TestDatabase.all)
+    func providerFiltering(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let seeded = try await seedApp(app)
+            _ = try await app.mintSession(key: seeded.key, body: [:])
+            let listed = try await app.mintSession(key: seeded.key, body: ["allowed_providers": ["sandbox-mail", "google", "nope", "sandbox-mail"]])
+            #expect(listed.status == .created)
+
+            let sessions = try await ConnectSession.query(on: app.db).sort(\.$createdAt).all()
+            #expect(Set(sessions.map(\.allowedProviders)) == [["sandbox", "sandbox-mail"], ["sandbox-mail"]])
+        }
+    }
+
+    @Test("a provider list with nothing configured is refused and nothing is stored", arguments: TestDatabase.all)
+    func unknownProvidersOnly(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let seeded = try await seedApp(app)
+            for providers in [["google", "unknown"], [String]()] {
+                let response = try await app.mintSession(key: seeded.key, body: ["allowed_providers": providers])
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "no_providers")
+            }
+            #expect(try await app.sessionCount() == 0)
+        }
+    }
+
+    @Test("an app with no providers configured cannot mint sessions")
+    func noProvidersConfigured() async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app, providers: [])
+            let response = try await app.mintSession(key: seeded.key, body: [:])
+            #expect(response.status == .badRequest)
+            #expect(response.errorCode == "no_providers")
+            #expect(try await app.sessionCount() == 0)
+        }
+    }
+
+    @Test("without allowed_origin the app's website_url is the origin; with neither the mint fails", arguments: TestDatabase.all)
+    func originFallback(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let withWebsite = try await seedApp(app, websiteURL: "https://app.example.com")
+            let ok = try await app.mintSession(key: withWebsite.key, body: [:])
+            #expect(ok.status == .created)
+            #expect(try await ConnectSession.query(on: app.db).first()?.origin == "https://app.example.com")
+
+            let noWebsite = try await seedApp(app, websiteURL: nil)
+            let refused = try await app.mintSession(key: noWebsite.key, body: [:])
+            #expect(refused.status == .badRequest)
+            #expect(refused.errorCode == "missing_origin")
+            #expect(try await app.sessionCount() == 1)
+        }
+    }
+
+    static let badOrigins: [(String, String)] = [
+        ("*", "wildcards"),
+        ("https://*.example.com", "wildcards"),
+        ("https://app.example.com/", "slash"),
+        ("https://app.example.com/path", "path"),
+        ("https://app.example.com?x=1", "query"),
+        ("https://app.example.com#frag", "fragment"),
+        ("https://user@app.example.com", "user information"),
+        ("https://user:pw@app.example.com", "user information"),
+        ("app.example.com", "scheme"),
+        ("//app.example.com", "scheme"),
+        ("ftp://app.example.com", "http or https"),
+        ("javascript://app.example.com", "http or https"),
+        ("https://app.example.com:443", "default port"),
+        ("http://localhost:80", "default port"),
+        ("HTTPS://app.example.com", "lower case"),
+        ("https://App.Example.com", "lower case"),
+        ("https://bücher.example", "punycode"),
+        ("https://app.example.com\t", "control"),
+        ("https://app.exa\nmple.com", "control"),
+        ("https://app.example.com\r", "control"),
+        (" https://app.example.com", "control"),
+        ("https://app.example.com:0", "port"),
+        ("https://app.example.com:99999", "port"),
+        ("https://app.example.com:abc", "port"),
+        ("https://app..example.com", "host"),
+        ("https://-app.example.com", "host"),
+        ("http://app.example.com", "localhost"),
+        ("http://10.0.0.1:8080", "localhost"),
+        ("https://app.example.com\\", "backslash"),
+        ("", "empty"),
+    ]
+
+    @Test("allowed_origin must already be its canonical scheme://host[:port] form")
+    func rejectsNonCanonicalOrigins() async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app)
+            for (origin, rule) in Self.badOrigins {
+                let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": origin])
+                #expect(response.status == .badRequest, "\(origin.debugDescription)")
+                #expect(response.errorCode == "invalid_origin", "\(origin.debugDescription)")
+                #expect(response.errorMessage?.contains(rule) == true, "\(origin.debugDescription): \(response.errorMessage ?? "")")
+            }
+            #expect(try await app.sessionCount() == 0)
+        }
+    }
+
+    @Test("canonical origins are accepted as written", arguments: [
+        "https://app.example.com", "https://app.example.com:8443", "http://localhost:3000", "http://127.0.0.1:5173",
+        "http://[::1]:8080", "https://xn--bcher-kva.example", "http://dev.localhost",
+    ])
+    func acceptsCanonicalOrigins(origin: String) async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app)
+            let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": origin])
+            #expect(response.status == .created)
+            #expect(try await ConnectSession.query(on: app.db).first()?.origin == origin)
+        }
+    }
+
+    static let badReturnURLs = [
+        "//evil.com", "/\\evil.com", "https://a.com.evil.com/", "https://a.com@evil.com/", "https://a.com:444/",
+        "https://a.com\t/x", "https://a.com/\r\nx", "javascript:alert(1)", "/relative/path", "https://evil.com/https://a.com",
+        "http://a.com/", "https://a.com\\@evil.com", "https://a.com//evil.com", "HTTPS://a.com/",
+        "https://a.com/ü", "data:text/html,hi",
+    ]
+
+    @Test("return_url must be an absolute URL on the session's origin: no open redirects")
+    func rejectsForeignReturnURLs() async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app)
+            for returnURL in Self.badReturnURLs {
+                let response = try await app.mintSession(
+                    key: seeded.key, body: ["allowed_origin": "https://a.com", "return_url": returnURL])
+                #expect(response.status == .badRequest, "\(returnURL.debugDescription)")
+                #expect(response.errorCode == "invalid_return_url", "\(returnURL.debugDescription)")
+            }
+            #expect(try await app.sessionCount() == 0)
+        }
+    }
+
+    @Test("a return_url on the session's origin is stored", arguments: [
+        "https://a.com", "https://a.com/", "https://a.com/settings/integrations?tab=2#done", "https://a.com?x=1",
+    ])
+    func acceptsSameOriginReturnURL(returnURL: String) async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app)
+            let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": "https://a.com", "return_url": returnURL])
+            #expect(response.status == .created)
+            #expect(try await ConnectSession.query(on: app.db).first()?.returnURL == returnURL)
+        }
+    }
+
+    @Test("a malformed body or agent is refused with invalid_request")
+    func malformedBodies() async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app)
+            let cases: [[String: any Sendable]] = [
+                ["allowed_providers": "sandbox"], ["allowed_origin": 5], ["agent": ""], ["agent": "bad agent name"],
+                ["agent": String(repeating: "a", count: 129)],
+            ]
+            for body in cases {
+                let response = try await app.mintSession(key: seeded.key, body: body)
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "invalid_request")
+            }
+            let agent = try await app.mintSession(key: seeded.key, body: ["agent": "calendar-bot"])
+            #expect(agent.status == .created)
+            #expect(try await ConnectSession.query(on: app.db).first()?.agent == "calendar-bot")
+            #expect(try await app.sessionCount() == 1)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+"""Fixtures for the browser tests: a running Alter Vault (`alter demo`) and Chromium.
+
+Environment:
+  ALTER_BIN                path of the `alter` binary (default: .build/debug/alter)
+  ALTER_E2E_DATABASE_URL   run the vault on this database instead of a fresh SQLite file
+  ALTER_E2E_CHROMIUM       Chromium to drive (default: /usr/bin/chromium, Debian's)
+  ALTER_E2E_HEADED=1       show the browser (needs a display)
+
+On a failing test, a screenshot of every open page, the browser console and the vault's
+output are saved under e2e/.artifacts/<test name>/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / ".artifacts"
+CHROMIUM = os.environ.get("ALTER_E2E_CHROMIUM", "/usr/bin/chromium")
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = 10.0) -> tuple[int, str]:
+    """One HTTP request; returns (status, body text) for every status, raises only on I/O."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+
+
+class Vault:
+    """A running `alter demo`: the vault at `url`, the demo app at `demo_url`."""
+
+    def __init__(self, binary: Path) -> None:
+        self.port = free_port()
+        self.demo_port = free_port()
+        while self.demo_port == self.port:
+            self.demo_port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.demo_url = f"http://localhost:{self.demo_port}"
+        self.app_key: str | None = None
+        self.data_dir = Path(tempfile.mkdtemp(prefix="alter-e2e-"))
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+
+        env = dict(os.environ)
+        env.pop("DATABASE_URL", None)  # a stray one would point the demo at a real database
+        if os.environ.get("ALTER_E2E_DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
+        env["ALTER_DATA_DIR"] = str(self.data_dir)
+        env["ALTER_PUBLIC_URL"] = self.url
+        self.command = [str(binary), "demo", "--hostname", "127.0.0.1",
+                        "--port", str(self.port), "--demo-port", str(self.demo_port)]
+        self.process = subprocess.Popen(
+            self.command, env=env, cwd=self.data_dir,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1,
+        )
+        threading.Thread(target=self._read_output, name="alter-demo-output", daemon=True).start()
+
+    # -- output -----------------------------------------------------------------------
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            line = line.rstrip("\n")
+            with self._lock:
+                self._lines.append(line)
+            if self.app_key is None:
+                match = re.search(r"App key:\s*(\S+)", line)
+                if match:
+                    self.app_key = match.group(1)
+            match = re.search(r"Alter Vault:\s*(http\S+)", line)
+            if match:
+                self.url = match.group(1).rstrip("/")
+            match = re.search(r"Demo app:\s*(http\S+)", line)
+            if match:
+                self.demo_url = match.group(1).rstrip("/")
+
+    def output(self) -> str:
+        """Everything the process printed so far (stdout and stderr)."""
+        with self._lock:
+            return "\n".join(self._lines)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def wait_until_ready(self, timeout: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        last_problem = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                time.sleep(0.2)  # let the reader thread drain the last lines
+                raise RuntimeError(
+                    f"`{' '.join(self.command)}` exited with {self.process.returncode} "
+                    f"before it was ready. Its output:\n{self.output()}")
+            try:
+                status, body = http("GET", f"{self.url}/healthz", timeout=2)
+                if status == 200 and self.app_key:
+                    return
+                last_problem = (f"/healthz answered {status}" if status != 200
+                                else "no `App key: ` line printed yet")
+            except OSError as error:
+                last_problem = f"/healthz: {error}"
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"`{' '.join(self.command)}` was not ready within {timeout:.0f} s "
+            f"({last_problem}). Its output:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # -- API helpers ------------------------------------------------------------------
+
+    def mint(self, **fields: Any) -> dict[str, Any]:
+        """Mints a Connect session as the demo app's backend would; returns the 201 body."""
+        fields.setdefault("allowed_origin", self.demo_url)
+        fields.setdefault("return_url", self.demo_url + "/")
+        status, body = http("POST", f"{self.url}/v1/connect/sessions", fields,
+                            headers={"Authorization": f"Bearer {self.app_key}"})
+        if status != 201:
+            raise AssertionError(f"POST /v1/connect/sessions {fields!r} answered {status}: {body}")
+        return json.loads(body)
+
+    def sandbox_control(self, **switches: Any) -> Any:
+        """Flips the sandbox provider's switches, e.g. coop=True, error="server_error"."""
+        status, body = http("POST", f"{self.url}/sandbox/control", switches)
+        if not 200 <= status < 300:
+            raise AssertionError(f"POST /sandbox/control {switches!r} answered {status}: {body}")
+        return json.loads(body) if body.strip() else None
+
+    def reset_sandbox(self) -> Any:
+        return self.sandbox_control(reset=True)
+
+
+@pytest.fixture(scope="session")
+def vault() -> Iterator[Vault]:
+    binary = Path(os.environ.get("ALTER_BIN", REPO / ".build" / "debug" / "alter"))
+    if not binary.is_file():
+        pytest.fail(f"{binary} not found: build it first (`swift build`), "
+                    f"or set ALTER_BIN to the alter binary", pytrace=False)
+    running = Vault(binary)
+    problem = None
+    try:
+        running.wait_until_ready()
+    except RuntimeError as error:
+        problem = str(error)
+    if problem is not None:
+        running.stop()
+        pytest.fail(problem, pytrace=False)
+    yield running
+    running.stop()
+
+
+# -- browsers ---------------------------------------------------------------------------
+
+def _launch(playwright: Playwright, **options: Any) -> Browser:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium "
+                    f"(or set ALTER_E2E_CHROMIUM)", pytrace=False)
+    headless = os.environ.get("ALTER_E2E_HEADED") != "1"
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=headless, **options)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium as Playwright launches it: popups are never blocked."""
+    launched = _launch(playwright)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def blocking_browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium with its popup blocker on, as a person's browser has it."""
+    launched = _launch(playwright, ignore_default_args=["--disable-popup-blocking"])
+    yield launched
+    launched.close()
+
+
+class _Recorder:
+    """Keeps the console of every page of a context, popups included."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.lines: list[str] = []
+        context.on("page", self._watch)
+
+    def _watch(self, page: Page) -> None:
+        page.on("console", lambda m: self.lines.append(f"[{page.url}] {m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.lines.append(f"[{page.url}] pageerror: {e}"))
+
+
+def _page_fixture(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    recorder = _Recorder(context)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            _save_artifacts(request, context, recorder)
+        context.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A fresh context and page per test, from `browser`."""
+    yield from _page_fixture(request, browser)
+
+
+@pytest.fixture
+def blocking_page(request: pytest.FixtureRequest, blocking_browser: Browser) -> Iterator[Page]:
+    """A fresh context and page per test, from `blocking_browser` (popup blocker on)."""
+    yield from _page_fixture(request, blocking_browser)
+
+
+def _save_artifacts(request: pytest.FixtureRequest, context: BrowserContext,
+                    recorder: _Recorder) -> None:
+    folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, open_page in enumerate(context.pages):
+            try:
+                open_page.screenshot(path=str(folder / f"page-{index}.png"), full_page=True)
+            except Exception as error:  # a closed popup must not hide the test's own failure
+                recorder.lines.append(f"(screenshot of page {index} failed: {error})")
+        (folder / "console.log").write_text("\n".join(recorder.lines) + "\n")
+        if "vault" in request.fixturenames:
+            running: Vault = request.getfixturevalue("vault")
+            (folder / "vault.log").write_text(running.output() + "\n")
+        print(f"\nartifacts: {folder}")
+    except Exception as error:
+        print(f"\ncould not save artifacts to {folder}: {error}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    # Lets fixtures see in teardown whether the test itself failed.
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
