@@ -67,6 +67,10 @@ struct APIErrorMiddleware: AsyncMiddleware {
         } catch {
             let apiError = Self.apiError(for: error, request: request)
             let response = Response(status: apiError.status)
+            if let cors = error as? CORSError, let origin = cors.origin, (try? AllowedOrigin(parsing: origin)) != nil {
+                response.headers.replaceOrAdd(name: .accessControlAllowOrigin, value: origin)
+                response.headers.replaceOrAdd(name: .vary, value: "Origin")
+            }
             response.headers.cacheControl = .init(noStore: true)
             try response.content.encode(
                 APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
@@ -78,6 +82,8 @@ struct APIErrorMiddleware: AsyncMiddleware {
         switch error {
         case let apiError as APIError:
             return apiError
+        case let cors as CORSError:
+            return cors.inner
         case let decoding as DecodingError:
             return .invalidRequest("The request body is not valid: \(Self.describe(decoding))")
         case let abort as any AbortError where abort.status == .notFound:

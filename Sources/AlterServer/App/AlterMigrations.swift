@@ -7,5 +7,12 @@ enum AlterMigrations {
         APIKey.Migration(),
         ProviderConfig.Migration(),
         ConnectSession.Migration(),
+        Grant.Migration(),
+        SessionGrant.Migration(),
+        Delegation.Migration(),
+        OAuthAttempt.Migration(),
+        SandboxControl.Migration(),
+        SandboxAuthorizationCode.Migration(),
+        SandboxToken.Migration(),
     ]
 }

@@ -29,7 +29,8 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
 
     app.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
     app.providerCatalog = try ProviderCatalog.make(for: configuration)
-    app.jwksCache = JWKSCache(client: app.http.client.shared)
+    app.useProviderHTTPClient()
+    app.jwksCache = JWKSCache(client: app.providerHTTP)
 
     try routes(app)
     registerCommands(app)

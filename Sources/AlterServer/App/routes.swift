@@ -9,4 +9,9 @@ func routes(_ app: Application) throws {
         return response
     }
     try app.register(collection: ConnectSessionController())
+    try app.register(collection: SessionResultController())
+    let hosted = app.grouped(HostedPageErrorMiddleware())
+    try hosted.register(collection: ConnectUIController())
+    try hosted.register(collection: OAuthCallbackController())
+    if app.alterConfiguration.sandboxEnabled { try app.register(collection: SandboxController()) }
 }

@@ -58,6 +58,8 @@ struct CatalogProvider: Codable, Sendable, Equatable {
     var variables: [String: Variable]
     var quirks: [String]
     var docsURL: String?
+    /// RFC 9207: the `iss` value the provider sends on its authorization response, when known.
+    var issuer: String?
     /// Only built-in test providers (the sandbox) may live on loopback or private addresses.
     var allowsPrivateNetwork: Bool = false
 
@@ -74,6 +76,7 @@ struct CatalogProvider: Codable, Sendable, Equatable {
         case tokenRequestFormat = "token_request_format"
         case apiHosts = "api_hosts"
         case docsURL = "docs_url"
+        case issuer
     }
 
     func has(_ quirk: ProviderQuirk) -> Bool { quirks.contains(quirk.rawValue) }

@@ -15,6 +15,8 @@ final class ProviderConfig: Model, @unchecked Sendable {
     /// Scopes to request; empty means the catalog's default scopes.
     @Field(key: "scopes") var scopes: [String]
     @Field(key: "enabled") var enabled: Bool
+    /// Values for the catalog entry's URL variables (`subdomain`, `shop`, `tenant`).
+    @OptionalField(key: "variables") var variables: [String: String]?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
@@ -38,6 +40,7 @@ final class ProviderConfig: Model, @unchecked Sendable {
                 .field("client_secret", .string, .required)
                 .field("scopes", .array(of: .string), .required)
                 .field("enabled", .bool, .required)
+                .field("variables", .dictionary(of: .string))
                 .field("created_at", .datetime)
                 .field("updated_at", .datetime)
                 .unique(on: "app_id", "provider")

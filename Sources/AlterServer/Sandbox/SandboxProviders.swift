@@ -4,6 +4,9 @@
 enum SandboxProviders {
     static let ids = ["sandbox", "sandbox-mail"]
 
+    /// RFC 9207 issuer identifier of the sandbox authorization server.
+    static func issuer(publicURL: String) -> String { publicURL + "/sandbox" }
+
     static func catalogEntries(publicURL: String) -> [CatalogProvider] {
         [
             entry(id: "sandbox", name: "Sandbox", description: "A built-in test provider: calendar and profile API", publicURL: publicURL),
@@ -21,6 +24,6 @@ enum SandboxProviders {
             scopeSeparator: " ", defaultScopes: ["profile", "email"], authorizationParams: [:],
             clientAuth: .basic, tokenRequestFormat: .form, pkce: true, refresh: true,
             apiHosts: [publicURL], variables: [:], quirks: [ProviderQuirk.refreshTokenRotates.rawValue],
-            docsURL: nil, allowsPrivateNetwork: true)
+            docsURL: nil, issuer: issuer(publicURL: publicURL), allowsPrivateNetwork: true)
     }
 }

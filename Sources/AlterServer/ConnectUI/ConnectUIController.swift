@@ -1,0 +1,197 @@
+import Fluent
+import FluentKit
+import Foundation
+import SQLKit
+import Vapor
+
+/// The hosted Connect UI: token entry, provider picker, start of OAuth, Done.
+struct ConnectUIController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("connect", use: entry)
+        routes.get("connect", "s", ":session", use: flow)
+        routes.get("connect", "s", ":session", "start", use: start)
+        routes.post("connect", "s", ":session", "done", use: done)
+    }
+
+    static func flowPath(_ sessionID: UUID) -> String { "/connect/s/\(sessionID.uuidString.lowercased())" }
+
+    /// `GET /connect?token&nonce&mode`: consume the token once, bind this browser, and move
+    /// to a clean URL so the token leaves the address bar, history and Referer.
+    func entry(request: Request) async throws -> Response {
+        let token = request.query[String.self, at: "token"] ?? ""
+        let nonce = request.query[String.self, at: "nonce"].flatMap { Self.isValidNonce($0) ? $0 : nil }
+        let mode = request.query[String.self, at: "mode"] == "popup" ? "popup" : "redirect"
+        let now = request.application.clock.now()
+        guard SecretToken.isWellFormed(token, prefix: ConnectSession.tokenPrefix),
+            let session = try await ConnectSession.query(on: request.db).filter(\.$tokenHash == SecretToken.hash(token)).first()
+        else {
+            return Self.invalidTokenPage(request)
+        }
+        let sessionID = try session.requireID()
+        let cookie = BrowserBinding.newValue()
+        let fresh = session.status == .pending && session.consumedAt == nil && now < session.expiresAt
+        if fresh, try await Self.consume(sessionID, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now, on: request.db) {
+            let response = request.redirect(to: Self.flowPath(sessionID), redirectType: .normal)
+            BrowserBinding.setCookie(cookie, for: sessionID, on: response, secure: request.application.alterConfiguration.isHTTPS)
+            response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+            response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+            return response
+        }
+        // A second load (or an expired token) reports session_expired to whoever opened it.
+        let error = SessionOutcome.expiredError
+        return FinishPage.render(
+            session: session, grants: [], error: .init(code: error.code.rawValue, message: error.message, details: nil),
+            nonce: nonce, mode: mode, request: request)
+    }
+
+    /// `GET /connect/s/{id}`: the picker, the automatic start for a single provider, or the end.
+    func flow(request: Request) async throws -> Response {
+        let (session, now) = try await Self.boundSession(request)
+        let catalog = request.application.providerCatalog
+        var events: [HostedPage.Script.Event] = []
+        if let connected = request.query[String.self, at: "connected"], session.allowedProviders.contains(connected) {
+            events.append(.init(name: "OAUTH_COMPLETE", metadata: ["provider": connected]))
+        }
+        if SessionOutcome.isExpired(session, now: now) {
+            try await SessionOutcome.fail(session, SessionOutcome.expiredError, at: now, on: request.db)
+        }
+        if session.status != .pending {
+            let grants = try await SessionOutcome.grants(of: session, catalog: catalog, on: request.db)
+            return FinishPage.render(
+                session: session, grants: grants, error: SessionOutcome.error(of: session), events: events,
+                nonce: session.nonce, mode: session.mode, request: request)
+        }
+        let sessionID = try session.requireID()
+        let connected = try await SessionOutcome.connectedProviders(of: session, on: request.db)
+        let page = HostedPage()
+        let isHTTPS = request.application.alterConfiguration.isHTTPS
+        var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
+
+        if connected.isEmpty, session.allowedProviders.count == 1, let only = session.allowedProviders.first {
+            // One provider: straight to its authorization page.
+            let name = catalog[only]?.name ?? only
+            script.events += [.init(name: "PROVIDER_SELECTED", metadata: ["provider": only]), .init(name: "OAUTH_STARTED", metadata: ["provider": only])]
+            script.next = Self.startPath(sessionID, provider: only)
+            let body = ConnectPages.message("Connecting to \(name)…", "Taking you to \(name) to sign in.")
+                + "<noscript><a href=\"\(HTML.escape(script.next!))\">Continue</a></noscript>"
+            return page.response(title: "Connecting", body: body, script: script, isHTTPS: isHTTPS)
+        }
+        let app = try await session.$app.get(on: request.db)
+        let entries = session.allowedProviders.compactMap { id -> ConnectPages.PickerEntry? in
+            guard let provider = catalog[id] else { return nil }
+            return .init(provider: provider, connected: connected.contains(id), startPath: Self.startPath(sessionID, provider: id))
+        }
+        script.pickerLinks = true
+        let body = ConnectPages.picker(appName: app.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done")
+        return page.response(title: "Connect an account", body: body, script: script, isHTTPS: isHTTPS)
+    }
+
+    /// `GET /connect/s/{id}/start?provider=`: a new OAuth attempt, then off to the provider.
+    func start(request: Request) async throws -> Response {
+        let (session, now) = try await Self.boundSession(request)
+        guard session.status == .pending, !SessionOutcome.isExpired(session, now: now) else {
+            return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
+        }
+        guard let providerID = request.query[String.self, at: "provider"], session.allowedProviders.contains(providerID),
+            let provider = request.application.providerCatalog[providerID],
+            let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == session.$app.id)
+                .filter(\.$provider == providerID).filter(\.$enabled == true).first()
+        else {
+            return Self.errorPage(request, "This provider is not available", "Go back and pick another one.", status: .badRequest)
+        }
+        let state = SecretToken.randomString(bytes: 32)
+        let pkce = PKCE.generate()
+        let attempt = OAuthAttempt()
+        attempt.id = UUID()
+        attempt.$session.id = try session.requireID()
+        attempt.provider = providerID
+        attempt.stateHash = SecretToken.hash(state)
+        attempt.sealedVerifier = try request.application.sealer.seal(pkce.verifier, row: attempt.id!.uuidString, field: OAuthAttempt.verifierField)
+        attempt.browserHash = session.browserHash ?? ""
+        attempt.expiresAt = now.addingTimeInterval(OAuthAttempt.lifetime)
+        try await attempt.create(on: request.db)
+
+        let url = try OAuthClient.authorizationURL(
+            provider: provider, config: config, redirectURI: OAuthCallbackController.redirectURI(request.application),
+            state: state, pkce: pkce)
+        let response = request.redirect(to: url, redirectType: .normal)
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return response
+    }
+
+    /// `POST /connect/s/{id}/done`: finish with the grants made so far.
+    func done(request: Request) async throws -> Response {
+        let (session, now) = try await Self.boundSession(request)
+        if session.status == .pending, !(try await SessionOutcome.connectedProviders(of: session, on: request.db).isEmpty) {
+            try await SessionOutcome.complete(session, at: now, on: request.db)
+        }
+        return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
+    }
+
+    // MARK: - Helpers
+
+    static func startPath(_ sessionID: UUID, provider: String) -> String {
+        flowPath(sessionID) + "/start?provider=" + FormEncoding.escape(provider)
+    }
+
+    static func isValidNonce(_ nonce: String) -> Bool {
+        (16...64).contains(nonce.count) && nonce.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
+    /// The session named in the path, only for the browser bound to it.
+    static func boundSession(_ request: Request) async throws -> (ConnectSession, Date) {
+        guard let id = request.parameters.get("session", as: UUID.self),
+            let session = try await ConnectSession.find(id, on: request.db),
+            BrowserBinding.matches(request, sessionID: id, browserHash: session.browserHash)
+        else {
+            throw HostedPageError(
+                title: "This Connect window cannot continue",
+                text: "It was opened in another browser, or its link expired. Close it and start again from the app.")
+        }
+        return (session, request.application.clock.now())
+    }
+
+    /// Marks the session consumed only if nobody else did first (one row updated or none).
+    static func consume(_ id: UUID, browserHash: String, nonce: String?, mode: String, at now: Date, on db: any Database) async throws -> Bool {
+        guard let sql = db as? any SQLDatabase else { return false }
+        let rows = try await sql.update(ConnectSession.schema)
+            .set("consumed_at", to: now).set("browser_hash", to: browserHash).set("nonce", to: nonce).set("mode", to: mode)
+            .where("id", .equal, id).where("consumed_at", .is, SQLLiteral.null)
+            .returning("id").all()
+        return rows.count == 1
+    }
+
+    static func invalidTokenPage(_ request: Request) -> Response {
+        // The origin to tell is unknown, so nothing is posted: the page closes itself and
+        // the widget learns `invalid_token` from the result endpoint.
+        let page = HostedPage()
+        var script = HostedPage.Script()
+        script.close = true
+        return page.response(
+            title: "Invalid link",
+            body: ConnectPages.message("This Connect link is not valid", "Close this window and start again from the app.", code: "invalid_token"),
+            script: script, status: .badRequest, isHTTPS: request.application.alterConfiguration.isHTTPS)
+    }
+
+    static func errorPage(_ request: Request, _ title: String, _ text: String, status: HTTPResponseStatus) -> Response {
+        HostedPage().response(title: title, body: ConnectPages.message(title, text), status: status, isHTTPS: request.application.alterConfiguration.isHTTPS)
+    }
+}
+
+/// A dead end in the hosted UI, rendered as a page (not JSON) by `ConnectUIController`'s routes.
+struct HostedPageError: Error {
+    let title: String
+    let text: String
+}
+
+/// Renders `HostedPageError` as an HTML page with the hosted-page headers.
+struct HostedPageErrorMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch let error as HostedPageError {
+            return ConnectUIController.errorPage(request, error.title, error.text, status: .badRequest)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import FluentKit
+import Foundation
+
+/// Stores the outcome of a successful OAuth callback as a grant: a new one, or the same
+/// grant re-authorized when this app + provider + account + user already has one.
+struct GrantWriter {
+    let db: any Database
+    let sealer: Sealer
+    let now: Date
+
+    struct Written {
+        let grant: Grant
+        let operation: SessionGrant.Operation
+    }
+
+    func write(
+        session: ConnectSession, provider: String, account: OAuthClient.Account, tokens: ProviderTokens, requestedScopes: [String]
+    ) async throws -> Written {
+        let appID = session.$app.id
+        let subject = session.userSubject ?? ""
+        do {
+            return try await attempt(session: session, appID: appID, subject: subject, provider: provider, account: account, tokens: tokens, requestedScopes: requestedScopes)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // A simultaneous completion inserted the row first: the unique constraint kept
+            // one grant; update that one instead.
+            return try await attempt(session: session, appID: appID, subject: subject, provider: provider, account: account, tokens: tokens, requestedScopes: requestedScopes)
+        }
+    }
+
+    private func attempt(
+        session: ConnectSession, appID: UUID, subject: String, provider: String, account: OAuthClient.Account,
+        tokens: ProviderTokens, requestedScopes: [String]
+    ) async throws -> Written {
+        try await db.transaction { db in
+            let existing = try await Grant.query(on: db)
+                .filter(\.$app.$id == appID).filter(\.$provider == provider)
+                .filter(\.$accountIdentifier == account.identifier).filter(\.$userSubject == subject)
+                .first()
+            let grant = existing ?? Grant()
+            if existing == nil {
+                grant.id = UUID()
+                grant.$app.id = appID
+                grant.provider = provider
+                grant.accountIdentifier = account.identifier
+                grant.userSubject = subject
+            }
+            grant.scopes = tokens.scopes ?? requestedScopes
+            grant.status = .active
+            grant.accountEmail = account.email ?? grant.accountEmail
+            grant.accountDisplayName = account.displayName ?? grant.accountDisplayName
+            if !tokens.variables.isEmpty { grant.variables = tokens.variables }
+            // A reauth without a new refresh token keeps none: the old one belonged to the
+            // authorization the user just replaced.
+            if existing != nil && tokens.refreshToken == nil { grant.sealedRefreshToken = nil }
+            try grant.store(tokens, using: sealer)
+            try await grant.save(on: db)
+            let grantID = try grant.requireID()
+            let sessionID = try session.requireID()
+
+            let operation: SessionGrant.Operation = existing == nil ? .creation : .reauth
+            if try await SessionGrant.query(on: db).filter(\.$session.$id == sessionID).filter(\.$grant.$id == grantID).first() == nil {
+                try await SessionGrant(sessionID: sessionID, grantID: grantID, operation: operation, at: now).create(on: db)
+            }
+            if let agent = session.agent,
+                try await Delegation.query(on: db).filter(\.$grant.$id == grantID).filter(\.$agent == agent).first() == nil
+            {
+                try await Delegation(grantID: grantID, agent: agent).create(on: db)
+            }
+            return Written(grant: grant, operation: operation)
+        }
+    }
+}

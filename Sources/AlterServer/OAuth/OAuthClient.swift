@@ -1,0 +1,164 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// The vault's OAuth 2.0 client: authorization URLs, code exchange, refresh and account
+/// lookup, with every provider quirk taken from the catalog. Provider responses are
+/// size-capped and time-limited.
+struct OAuthClient: Sendable {
+    static let maxResponseBytes = 256 * 1024
+    static let timeout: TimeAmount = .seconds(10)
+
+    let http: HTTPClient
+    let now: @Sendable () -> Date
+
+    struct Account: Sendable, Equatable {
+        var identifier: String
+        var email: String?
+        var displayName: String?
+    }
+
+    /// The URL the browser is sent to (RFC 6749 §4.1.1 + RFC 7636 S256).
+    static func authorizationURL(
+        provider: CatalogProvider, config: ProviderConfig, redirectURI: String, state: String, pkce: PKCE
+    ) throws -> String {
+        let base = try ProviderURLTemplate.resolve(provider.authorizationURL, provider: provider, values: config.variables ?? [:])
+        let scopes = (config.scopes.isEmpty ? provider.defaultScopes : config.scopes).joined(separator: provider.scopeSeparator)
+        var pairs: [(String, String)] = [
+            ("response_type", "code"), ("client_id", config.clientID), ("redirect_uri", redirectURI), ("state", state),
+        ]
+        if !scopes.isEmpty && !provider.has(.noScopeParam) {
+            pairs.append((provider.has(.userScopeParam) ? "user_scope" : "scope", scopes))
+        }
+        if provider.pkce {
+            pairs += [("code_challenge", pkce.challenge), ("code_challenge_method", "S256")]
+        }
+        pairs += provider.authorizationParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return base + (base.contains("?") ? "&" : "?") + FormEncoding.encode(pairs)
+    }
+
+    func exchangeCode(
+        _ code: String, verifier: String, provider: CatalogProvider, config: ProviderConfig, clientSecret: String, redirectURI: String
+    ) async throws(ProviderError) -> ProviderTokens {
+        var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI)]
+        if provider.pkce { parameters.append(("code_verifier", verifier)) }
+        return try await tokenRequest(parameters, provider: provider, config: config, clientSecret: clientSecret)
+    }
+
+    func refresh(
+        _ refreshToken: String, provider: CatalogProvider, config: ProviderConfig, clientSecret: String
+    ) async throws(ProviderError) -> ProviderTokens {
+        try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], provider: provider, config: config, clientSecret: clientSecret)
+    }
+
+    private func tokenRequest(
+        _ parameters: [(String, String)], provider: CatalogProvider, config: ProviderConfig, clientSecret: String
+    ) async throws(ProviderError) -> ProviderTokens {
+        let url: String
+        do {
+            url = try ProviderURLTemplate.resolve(provider.tokenURL, provider: provider, values: config.variables ?? [:])
+        } catch {
+            throw ProviderError(error: "provider_not_configured", errorDescription: error.description, isTransient: false)
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Accept", value: "application/json")
+        var parameters = parameters
+        if provider.clientAuth == .basic || provider.has(.basicAuthJSONBody) {
+            let credentials = "\(FormEncoding.escape(config.clientID)):\(FormEncoding.escape(clientSecret))"
+            request.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+        } else {
+            parameters += [("client_id", config.clientID), ("client_secret", clientSecret)]
+        }
+        if provider.tokenRequestFormat == .json || provider.has(.basicAuthJSONBody) {
+            let object = Dictionary(parameters, uniquingKeysWith: { _, last in last })
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: object)) ?? Data()))
+        } else {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: FormEncoding.encode(parameters)))
+        }
+        let (status, contentType, body) = try await send(request)
+        guard (200..<300).contains(status) else {
+            let fields = try? TokenResponseParser.fields(body: body, contentType: contentType)
+            throw ProviderError(
+                error: (fields?["error"] as? String) ?? "http_\(status)",
+                errorDescription: fields?["error_description"] as? String,
+                isTransient: status >= 500 || status == 429)
+        }
+        return try TokenResponseParser.parse(body: body, contentType: contentType, provider: provider, now: now())
+    }
+
+    /// Reads the account behind a token from the provider's userinfo endpoint.
+    func fetchAccount(provider: CatalogProvider, accessToken: String, variables: [String: String]) async throws(ProviderError) -> Account {
+        guard let userinfo = provider.userinfo else {
+            throw ProviderError(error: "no_userinfo", errorDescription: "this provider has no identity endpoint configured", isTransient: false)
+        }
+        let url: String
+        do {
+            url = try ProviderURLTemplate.resolve(userinfo.url, provider: provider, values: variables)
+        } catch {
+            throw ProviderError(error: "provider_not_configured", errorDescription: error.description, isTransient: false)
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = userinfo.method.uppercased() == "POST" ? .POST : .GET
+        request.headers.add(name: "Authorization", value: "Bearer " + accessToken)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let body = userinfo.body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let (status, _, body) = try await send(request)
+        guard (200..<300).contains(status), let object = try? JSONSerialization.jsonObject(with: body) else {
+            throw ProviderError(error: "userinfo_failed", errorDescription: "the provider's userinfo answered \(status)", isTransient: status >= 500)
+        }
+        guard let identifier = JSONPath.string(at: userinfo.accountIdentifier, in: object), !identifier.isEmpty, identifier.count <= 320 else {
+            throw ProviderError(error: "userinfo_failed", errorDescription: "the userinfo response has no account identifier", isTransient: false)
+        }
+        return Account(
+            identifier: identifier,
+            email: userinfo.email.flatMap { JSONPath.string(at: $0, in: object) },
+            displayName: userinfo.displayName.flatMap { JSONPath.string(at: $0, in: object) })
+    }
+
+    /// Sends without following redirects (a redirect with a token attached would leak it),
+    /// within the time and size limits.
+    private func send(_ request: HTTPClientRequest) async throws(ProviderError) -> (Int, String?, Data) {
+        do {
+            let response = try await http.execute(request, timeout: Self.timeout)
+            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            return (Int(response.status.code), response.headers.first(name: "Content-Type"), Data(buffer: body))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw ProviderError(error: "timeout", errorDescription: "the provider did not answer in time", isTransient: true)
+        } catch {
+            throw ProviderError(error: "unreachable", errorDescription: "the provider could not be reached", isTransient: true)
+        }
+    }
+}
+
+/// Reads `a.b.0.c` style paths out of decoded JSON.
+enum JSONPath {
+    static func value(at path: String, in object: Any) -> Any? {
+        var current: Any? = object
+        for component in path.split(separator: ".") {
+            if let dictionary = current as? [String: Any] {
+                current = dictionary[String(component)]
+            } else if let array = current as? [Any], let index = Int(component), array.indices.contains(index) {
+                current = array[index]
+            } else {
+                return nil
+            }
+        }
+        return current
+    }
+
+    static func string(at path: String, in object: Any) -> String? {
+        switch value(at: path, in: object) {
+        case let string as String: string
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Turns a token endpoint's body into `ProviderTokens`, applying the catalog's quirks.
+/// Pure, so each quirk has a table test.
+enum TokenResponseParser {
+    static func parse(body: Data, contentType: String?, provider: CatalogProvider, now: Date) throws(ProviderError) -> ProviderTokens {
+        var object = try fields(body: body, contentType: contentType)
+        // Some providers answer 200 with an error (GitHub), or `ok: false` (Slack).
+        if let error = object["error"] as? String {
+            throw ProviderError(error: error, errorDescription: object["error_description"] as? String, isTransient: false)
+        }
+        if let ok = object["ok"] as? Bool, !ok {
+            throw ProviderError(error: "provider_error", errorDescription: "the provider answered ok: false", isTransient: false)
+        }
+        if provider.has(.tokenResponseAuthedUser), let user = object["authed_user"] as? [String: Any], user["access_token"] != nil {
+            object = user
+        }
+        guard let accessToken = object["access_token"] as? String, !accessToken.isEmpty, accessToken.count <= 8192 else {
+            throw ProviderError(error: "invalid_token_response", errorDescription: "the token response has no access_token", isTransient: false)
+        }
+        var tokens = ProviderTokens(accessToken: accessToken)
+        if let refresh = object["refresh_token"] as? String, !refresh.isEmpty, refresh.count <= 8192 {
+            tokens.refreshToken = refresh
+        }
+        if let seconds = number(object["expires_in"]), seconds > 0 {
+            tokens.expiresAt = now.addingTimeInterval(seconds)
+        }
+        tokens.scopes = scopes(object["scope"], provider: provider)
+        for (name, variable) in provider.variables where variable.source == "token_response" {
+            if let value = object[variable.field ?? name] as? String { tokens.variables[name] = value }
+        }
+        return tokens
+    }
+
+    static func fields(body: Data, contentType: String?) throws(ProviderError) -> [String: Any] {
+        if let contentType, contentType.lowercased().contains("application/x-www-form-urlencoded") {
+            return FormEncoding.decode(String(decoding: body, as: UTF8.self))
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw ProviderError(error: "invalid_token_response", errorDescription: "the token response is not a JSON object", isTransient: false)
+        }
+        return object
+    }
+
+    static func number(_ value: Any?) -> Double? {
+        switch value {
+        case let number as NSNumber: number.doubleValue
+        case let string as String: Double(string)
+        default: nil
+        }
+    }
+
+    static func scopes(_ value: Any?, provider: CatalogProvider) -> [String]? {
+        if let array = value as? [String] { return array }
+        guard let string = value as? String else { return nil }
+        let separators: Set<Character> = provider.has(.scopesInTokenResponseComma) ? [","] : [" ", ","].contains(provider.scopeSeparator) ? [Character(provider.scopeSeparator), " "] : [" "]
+        return string.split(whereSeparator: { separators.contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,208 @@
+@testable import AlterServer
+import Fluent
+import FluentKit
+import Foundation
+import Testing
+import Vapor
+
+@Suite("Connecting a provider through the hosted Connect UI")
+struct ConnectFlowTests {
+    @Test("a person connects the sandbox and the app receives a seed-shaped Grant[]", arguments: TestDatabase.all)
+    func happyPath(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+
+            let (token, finish) = try await flow.connect()
+
+            // The finishing page posts the result to the opener, at the exact origin, with the nonce.
+            let data = finish.scriptData
+            #expect(data["origin"] as? String == "http://localhost:4001")
+            #expect(data["nonce"] as? String == ConnectFlow.nonce)
+            #expect(data["close"] as? Bool == true)
+            #expect((data["events"] as? [[String: Any]])?.map { $0["name"] as? String } == ["OAUTH_COMPLETE"])
+            let grants = try #require((data["result"] as? [String: Any])?["grants"] as? [[String: Any]])
+            #expect(grants.count == 1)
+            let grant = grants[0]
+            #expect(Set(grant.keys) == ["grant_id", "provider", "provider_name", "account_identifier", "timestamp", "operation", "scopes", "status", "metadata"])
+            #expect(grant["provider"] as? String == "sandbox")
+            #expect(grant["provider_name"] as? String == "Sandbox")
+            #expect(grant["account_identifier"] as? String == "alice@sandbox.test")
+            #expect(grant["operation"] as? String == "creation")
+            #expect(grant["status"] as? String == "active")
+            #expect((grant["scopes"] as? [String])?.isEmpty == false)
+            #expect((grant["metadata"] as? [String: String])?["account_email"] == "alice@sandbox.test")
+            #expect((grant["timestamp"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) } != nil)
+
+            // The result endpoint says the same, and only the session's origin may read it.
+            let result = try await flow.result(token)
+            #expect(result.status == 200)
+            #expect(result.json["status"] as? String == "completed")
+            #expect((result.json["grants"] as? [[String: Any]])?.first?["grant_id"] as? String == grant["grant_id"] as? String)
+            #expect(result.headers.first(name: "Access-Control-Allow-Origin") == "http://localhost:4001")
+            let foreign = try await flow.result(token, origin: "https://evil.example.com")
+            #expect(foreign.headers.first(name: "Access-Control-Allow-Origin") == nil)
+
+            // Stored encrypted, bound to the grant.
+            let stored = try #require(try await Grant.query(on: app.db).first())
+            #expect(stored.id?.uuidString.lowercased() == grant["grant_id"] as? String)
+            let accessToken = try stored.accessToken(using: app.sealer)
+            let refreshToken = try #require(try stored.refreshToken(using: app.sealer))
+            #expect(!stored.sealedAccessToken.contains(accessToken))
+            if database == .sqlite {
+                let directory = app.alterConfiguration.dataDirectory
+                var bytes = Data()
+                for suffix in ["", "-wal"] {
+                    bytes += (try? Data(contentsOf: URL(fileURLWithPath: directory + "/alter.sqlite" + suffix))) ?? Data()
+                }
+                #expect(!bytes.isEmpty)
+                #expect(bytes.range(of: Data(accessToken.utf8)) == nil)
+                #expect(bytes.range(of: Data(refreshToken.utf8)) == nil)
+            }
+        }
+    }
+
+    @Test("every hosted page carries the security headers and stays under 10 KB")
+    func pageHeaders() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let picker = try await flow.open(try await flow.mint())
+            let finish = try await flow.connect().page
+            let invalid = try await browser.get("/connect?token=cs_nope")
+            for page in [picker, finish, invalid] {
+                let csp = try #require(page.headers.first(name: "Content-Security-Policy"))
+                #expect(csp.contains("frame-ancestors 'none'"))
+                #expect(csp.contains("script-src 'nonce-"))
+                #expect(!csp.contains("unsafe-inline"))
+                #expect(page.headers.first(name: "X-Frame-Options") == "DENY")
+                #expect(page.headers.first(name: "Referrer-Policy") == "no-referrer")
+                #expect(page.headers.first(name: "Cache-Control") == "no-store")
+                #expect(page.headers.first(name: "Cross-Origin-Opener-Policy") == nil)
+                #expect(page.body.utf8.count <= 10_240)
+            }
+            #expect(picker.body.contains("Sandbox Mail"))
+        }
+    }
+
+    @Test("the token works once: a second load reports session_expired, and the URL is cleaned")
+    func tokenIsSingleUse() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let first = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
+            #expect(first.status == 303)
+            #expect(first.location?.contains(token) == false)
+            #expect(first.headers.first(name: "Set-Cookie")?.contains("HttpOnly") == true)
+            #expect(first.headers.first(name: "Set-Cookie")?.contains("SameSite=Lax") == true)
+
+            let second = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
+            let error = (second.scriptData["result"] as? [String: Any])?["error"] as? [String: Any]
+            #expect(error?["code"] as? String == "session_expired")
+            #expect(second.scriptData["origin"] as? String == "http://localhost:4001")
+        }
+    }
+
+    @Test("an expired token reports session_expired without being consumed")
+    func expiredToken() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            app.clock = VaultClock(now: { Date().addingTimeInterval(601) })
+            let page = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
+            #expect(((page.scriptData["result"] as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "session_expired")
+            #expect(try await ConnectSession.query(on: app.db).first()?.consumedAt == nil)
+            #expect(try await flow.result(token).json["status"] as? String == "expired")
+        }
+    }
+
+    @Test("an unknown or malformed token gets invalid_token, on the page and from the result endpoint")
+    func invalidToken() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            for token in ["", "garbage", SecretToken.generate(prefix: "cs_")] {
+                let page = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
+                #expect(page.status == 400)
+                #expect(page.body.contains("invalid_token"))
+                #expect(page.scriptData["result"] == nil)
+                let result = try await flow.result(token)
+                #expect(result.status == 401)
+                #expect((result.json["error"] as? [String: Any])?["code"] as? String == "invalid_token")
+            }
+            #expect(try await ConnectSession.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test("denying consent ends the session with oauth_denied and stores no grant", arguments: TestDatabase.all)
+    func denied(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let consent = try await flow.startOAuth(from: try await flow.open(token))
+            let finish = try await flow.decide(consent, allow: false)
+
+            let error = (finish.scriptData["result"] as? [String: Any])?["error"] as? [String: Any]
+            #expect(error?["code"] as? String == "oauth_denied")
+            let result = try await flow.result(token)
+            #expect(result.json["status"] as? String == "failed")
+            #expect((result.json["error"] as? [String: Any])?["code"] as? String == "oauth_denied")
+            #expect(try await Grant.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test("reconnecting the same account keeps the grant_id and reports reauth", arguments: TestDatabase.all)
+    func reauth(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let first = try await Self.grants(of: flow.connect().page)
+            let second = try await Self.grants(of: flow.connect().page)
+            let otherAccount = try await Self.grants(of: flow.connect(account: "bob@sandbox.test").page)
+
+            #expect(first[0]["operation"] as? String == "creation")
+            #expect(second[0]["operation"] as? String == "reauth")
+            #expect(second[0]["grant_id"] as? String == first[0]["grant_id"] as? String)
+            #expect(otherAccount[0]["operation"] as? String == "creation")
+            #expect(otherAccount[0]["grant_id"] as? String != first[0]["grant_id"] as? String)
+            #expect(try await Grant.query(on: app.db).count() == 2)
+        }
+    }
+
+    @Test("the same provider account connected by two users gives each their own grant")
+    func usersDoNotShareGrants() async throws {
+        try await withRunningApp { app, browser in
+            let issuer = TestIssuer()
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            try await issuer.configure(seeded.app, on: app.db)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let body: (String) async throws -> [String: any Sendable] = { sub in
+                ["allowed_origin": "http://localhost:4001", "user_token": try await issuer.token(sub: sub)]
+            }
+            let alice = try await Self.grants(of: flow.connect(try await body("user-1")).page)
+            let mallory = try await Self.grants(of: flow.connect(try await body("user-2")).page)
+            #expect(mallory[0]["operation"] as? String == "creation")
+            #expect(mallory[0]["grant_id"] as? String != alice[0]["grant_id"] as? String)
+            #expect(Set(try await Grant.query(on: app.db).all().map(\.userSubject)) == ["user-1", "user-2"])
+        }
+    }
+
+    @Test("a session with an agent delegates its grants to that agent")
+    func agentDelegation() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let grants = try await Self.grants(of: flow.connect(["allowed_origin": "http://localhost:4001", "agent": "calendar-bot"]).page)
+            let delegation = try #require(try await Delegation.query(on: app.db).first())
+            #expect(delegation.agent == "calendar-bot")
+            #expect(delegation.$grant.id.uuidString.lowercased() == grants[0]["grant_id"] as? String)
+        }
+    }
+
+    static func grants(of page: TestBrowser.Page) throws -> [[String: Any]] {
+        try #require((page.scriptData["result"] as? [String: Any])?["grants"] as? [[String: Any]])
+    }
+}

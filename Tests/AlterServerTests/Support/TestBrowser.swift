@@ -1,0 +1,120 @@
+@testable import AlterServer
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Testing
+import Vapor
+
+/// A port nobody listens on right now (bind to 0, read it, release it).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw ConfigurationError("cannot bind a test port") }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A fresh app listening on a real loopback port, so the OAuth client reaches the sandbox
+/// over HTTP exactly as it reaches a real provider.
+func withRunningApp(
+    database: TestDatabase = .sqlite,
+    adjust: (inout AlterConfiguration) -> Void = { _ in },
+    _ body: (Application, TestBrowser) async throws -> Void
+) async throws {
+    let port = try freePort()
+    try await withApp(database: database, port: port, adjust: adjust) { app in
+        try await app.asyncBoot()
+        try await app.server.start(address: .hostname("127.0.0.1", port: port))
+        let browser = TestBrowser(baseURL: "http://localhost:\(port)")
+        do {
+            try await body(app, browser)
+        } catch {
+            try? await browser.close()
+            await app.server.shutdown()
+            throw error
+        }
+        try await browser.close()
+        await app.server.shutdown()
+    }
+}
+
+/// Plays the part of a browser: keeps cookies per host, never follows redirects by itself,
+/// and sends an `Origin` when asked to.
+final class TestBrowser: @unchecked Sendable {
+    struct Page {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: String
+        var location: String? { headers.first(name: "Location") }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+
+        /// The page script's data block (`<script type="application/json" id="alter-data">`).
+        var scriptData: [String: Any] {
+            guard let start = body.range(of: "id=\"alter-data\">"), let end = body.range(of: "</script>", range: start.upperBound..<body.endIndex)
+            else { return [:] }
+            let json = String(body[start.upperBound..<end.lowerBound])
+            return (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    let baseURL: String
+    private let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    private(set) var cookies: [String: String] = [:]
+
+    init(baseURL: String) { self.baseURL = baseURL }
+
+    func close() async throws { try await client.shutdown() }
+
+    func forgetCookies() { cookies = [:] }
+
+    func get(_ pathOrURL: String, headers: [(String, String)] = []) async throws -> Page {
+        try await send(.GET, pathOrURL, headers: headers, body: nil)
+    }
+
+    func postForm(_ pathOrURL: String, _ fields: [(String, String)]) async throws -> Page {
+        try await send(.POST, pathOrURL, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: FormEncoding.encode(fields))
+    }
+
+    func postJSON(_ pathOrURL: String, _ object: [String: any Sendable], headers: [(String, String)] = []) async throws -> Page {
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return try await send(.POST, pathOrURL, headers: headers + [("Content-Type", "application/json")], body: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Follows redirects like a browser would, up to `limit` hops.
+    func follow(_ page: Page, limit: Int = 10) async throws -> Page {
+        var current = page
+        var hops = 0
+        while (300..<400).contains(current.status), let location = current.location, hops < limit {
+            current = try await get(location)
+            hops += 1
+        }
+        return current
+    }
+
+    private func send(_ method: HTTPMethod, _ pathOrURL: String, headers: [(String, String)], body: String?) async throws -> Page {
+        let url = pathOrURL.hasPrefix("http") ? pathOrURL : baseURL + pathOrURL
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if !cookies.isEmpty {
+            request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; "))
+        }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        for header in response.headers[canonicalForm: "Set-Cookie"] {
+            let pair = header.split(separator: ";").first ?? ""
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { cookies[String(parts[0]).trimmingCharacters(in: .whitespaces)] = String(parts[1]) }
+        }
+        let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
+        return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+}
