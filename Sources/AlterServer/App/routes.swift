@@ -9,6 +9,7 @@ func routes(_ app: Application) throws {
         return response
     }
     try app.register(collection: ConnectSessionController())
+    try app.register(collection: WidgetController())
     try app.register(collection: SessionResultController())
     let hosted = app.grouped(HostedPageErrorMiddleware())
     try hosted.register(collection: ConnectUIController())

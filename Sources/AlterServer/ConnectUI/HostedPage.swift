@@ -65,15 +65,18 @@ struct HostedPage {
     }
 
     // Posts only to the session's exact origin, only to window.opener, always with the nonce.
+    // Navigation waits a moment after posting: Chromium can drop a message whose sender
+    // navigates away in the same task.
     static let js = """
         (function(){var d=JSON.parse(document.getElementById("alter-data").textContent);\
         function post(m){if(!d.nonce||!d.origin||!window.opener)return;m.nonce=d.nonce;try{window.opener.postMessage(m,d.origin)}catch(e){}}\
         function ev(n,p){post({type:"alter:event",name:n,metadata:{provider:p}})}\
+        function go(u){setTimeout(function(){location.replace(u)},50)}\
         d.events.forEach(function(e){post({type:"alter:event",name:e.name,metadata:e.metadata})});\
-        if(d.pickerLinks){document.querySelectorAll("a[data-provider]").forEach(function(a){a.addEventListener("click",function(){\
-        ev("PROVIDER_SELECTED",a.dataset.provider);ev("OAUTH_STARTED",a.dataset.provider)})})}\
+        if(d.pickerLinks){document.querySelectorAll("a[data-provider]").forEach(function(a){a.addEventListener("click",function(e){\
+        e.preventDefault();ev("PROVIDER_SELECTED",a.dataset.provider);ev("OAUTH_STARTED",a.dataset.provider);go(a.href)})})}\
         if(d.result){var m=d.result;m.type="alter:result";post(m)}\
-        if(d.next){location.replace(d.next)}else if(d.close&&window.opener){setTimeout(function(){window.close()},30)}})();
+        if(d.next){go(d.next)}else if(d.close&&window.opener){setTimeout(function(){window.close()},50)}})();
         """
 
     static let css = """

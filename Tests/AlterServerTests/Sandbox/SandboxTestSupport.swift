@@ -26,7 +26,7 @@ struct PKCEPair {
 }
 
 extension Application {
-    func get(_ path: String, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+    func getPath(_ path: String, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         try await testing().sendRequest(.GET, path, headers: headers)
     }
 
@@ -55,7 +55,7 @@ extension Application {
     }
 
     func sandboxCounters() async throws -> [String: Any] {
-        try await get("/sandbox/control").json
+        try await getPath("/sandbox/control").json
     }
 
     /// The authorization request's parameters as the vault's OAuth client sends them.
@@ -69,7 +69,7 @@ extension Application {
     }
 
     func authorize(_ parameters: [(String, String)]) async throws -> TestingHTTPResponse {
-        try await get("/sandbox/oauth/authorize?" + SandboxForm.encode(parameters))
+        try await getPath("/sandbox/oauth/authorize?" + SandboxForm.encode(parameters))
     }
 
     /// Submits the consent form as a browser would after a click on Allow or Deny.
@@ -104,7 +104,7 @@ extension Application {
         return (try #require(json["access_token"] as? String), try #require(json["refresh_token"] as? String))
     }
 
-    func callAPI(_ method: HTTPMethod = .GET, _ path: String, token: String?, headers: HTTPHeaders = [:], body: String? = nil) async throws -> TestingHTTPResponse {
+    func callAPI(_ path: String, method: HTTPMethod = .GET, token: String?, headers: HTTPHeaders = [:], body: String? = nil) async throws -> TestingHTTPResponse {
         try await testing().sendRequest(method, path, headers: headers) { request in
             if let token { request.headers.bearerAuthorization = .init(token: token) }
             if let body { request.body = ByteBuffer(string: body) }

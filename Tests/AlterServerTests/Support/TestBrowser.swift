@@ -99,7 +99,7 @@ final class TestBrowser: @unchecked Sendable {
         return current
     }
 
-    private func send(_ method: HTTPMethod, _ pathOrURL: String, headers: [(String, String)], body: String?) async throws -> Page {
+    func send(_ method: HTTPMethod, _ pathOrURL: String, headers: [(String, String)], body: String?) async throws -> Page {
         let url = pathOrURL.hasPrefix("http") ? pathOrURL : baseURL + pathOrURL
         var request = HTTPClientRequest(url: url)
         request.method = method

@@ -1,0 +1,111 @@
+@testable import AlterServer
+import Fluent
+import FluentKit
+import Foundation
+import Testing
+import Vapor
+
+@Suite("Sessions with several providers, redirect mode and progress")
+struct MultiProviderTests {
+    @Test("the picker lists the providers; after one connects it shows Done, and Done returns the grants so far")
+    func pickerAndDone() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let picker = try await flow.open(token)
+            #expect(picker.body.contains("data-provider=\"sandbox\""))
+            #expect(picker.body.contains("data-provider=\"sandbox-mail\""))
+            #expect(!picker.body.contains("id=\"done\""))
+            #expect(picker.scriptData["pickerLinks"] as? Bool == true)
+
+            let afterFirst = try await flow.decide(try await flow.startOAuth(from: picker, provider: "sandbox-mail"), allow: true)
+            #expect(afterFirst.body.contains("Connected"))
+            #expect(afterFirst.body.contains("id=\"done\""))
+            #expect(afterFirst.body.contains("data-provider=\"sandbox\""))
+            #expect((afterFirst.scriptData["events"] as? [[String: Any]])?.first?["name"] as? String == "OAUTH_COMPLETE")
+            #expect(try await flow.result(token).json["status"] as? String == "pending")
+
+            let path = try #require(try await ConnectSession.query(on: app.db).first()?.id).uuidString.lowercased()
+            let finish = try await browser.follow(try await browser.postForm("/connect/s/\(path)/done", []))
+            let grants = try ConnectFlowTests.grants(of: finish)
+            #expect(grants.map { $0["provider"] as? String } == ["sandbox-mail"])
+            #expect(try await flow.result(token).json["status"] as? String == "completed")
+        }
+    }
+
+    @Test("connecting every offered provider finishes the session with one grant each", arguments: TestDatabase.all)
+    func bothProviders(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let picker = try await flow.open(token)
+            let afterFirst = try await flow.decide(try await flow.startOAuth(from: picker, provider: "sandbox"), allow: true)
+            let finish = try await flow.decide(try await flow.startOAuth(from: afterFirst, provider: "sandbox-mail"), allow: true)
+
+            let grants = try ConnectFlowTests.grants(of: finish)
+            #expect(grants.map { $0["provider"] as? String } == ["sandbox", "sandbox-mail"])
+            #expect((try await flow.result(token).json["grants"] as? [Any])?.count == 2)
+        }
+    }
+
+    @Test("while the user is at the provider the result endpoint says an OAuth attempt is in progress")
+    func inProgress() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let start = try await flow.open(token)
+            let before = try await flow.result(token)
+            #expect(before.json["status"] as? String == "pending")
+            #expect(before.json["oauth_in_progress"] as? Bool == false)
+
+            _ = try await flow.startOAuth(from: start)
+            let during = try await flow.result(token)
+            #expect(during.json["oauth_in_progress"] as? Bool == true)
+        }
+    }
+
+    @Test("in redirect mode the flow ends on return_url with only a status marker")
+    func redirectMode() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint(["allowed_origin": "http://localhost:4001", "return_url": "http://localhost:4001/settings?tab=2#top"])
+            let consent = try await flow.startOAuth(from: try await flow.open(token, mode: "redirect"))
+            let finish = try await flow.decide(consent, allow: true)
+
+            #expect(finish.scriptData["next"] as? String == "http://localhost:4001/settings?tab=2&alter_connect=complete#top")
+            #expect(finish.scriptData["close"] as? Bool == false)
+            #expect(!finish.body.contains(token))
+            #expect(try await flow.result(token).json["status"] as? String == "completed")
+        }
+    }
+
+    @Test("opened without the widget (no nonce), the flow ends on a page that says the tab can be closed")
+    func withoutWidget() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint(["allowed_origin": "http://localhost:4001"])
+            let start = try await browser.follow(try await browser.get("/connect?token=\(token)"))
+            let finish = try await flow.decide(try await flow.startOAuth(from: start), allow: true)
+            #expect(finish.body.contains("You can close this window"))
+            #expect(finish.scriptData["nonce"] is NSNull || finish.scriptData["nonce"] == nil)
+            #expect(finish.scriptData["next"] == nil)
+        }
+    }
+
+    @Test("the result endpoint's CORS preflight allows the Authorization header")
+    func preflight() async throws {
+        try await withRunningApp { _, browser in
+            let response = try await browser.send(
+                .OPTIONS, "/v1/connect/sessions/result",
+                headers: [("Origin", "http://localhost:4001"), ("Access-Control-Request-Headers", "authorization")], body: nil)
+            #expect(response.status == 204)
+            #expect(response.headers.first(name: "Access-Control-Allow-Headers") == "Authorization")
+            #expect(response.headers.first(name: "Access-Control-Allow-Origin") == "http://localhost:4001")
+        }
+    }
+}

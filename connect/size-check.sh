@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Prints the gzip -9 size of the minified UMD bundle; fails above the 2048-byte budget.
+set -euo pipefail
+cd "$(dirname "$0")"
+FILE="${1:-dist/alter-connect.umd.js}"
+BUDGET=2048
+size="$(gzip -9 -c "$FILE" | wc -c)"
+echo "size: $FILE is $size bytes gzipped (budget $BUDGET)"
+if (( size > BUDGET )); then
+  echo "size: over budget by $((size - BUDGET)) bytes" >&2
+  exit 1
+fi

@@ -1,0 +1,25 @@
+import type { ConnectEventName, Grant } from "./types";
+
+export const isObject = (x: unknown): x is Record<string, any> => !!x && typeof x == "object" && !Array.isArray(x);
+export const isString = (x: unknown): x is string => typeof x == "string";
+
+const isGrant = (g: any): g is Grant =>
+  isObject(g) &&
+  ["grant_id", "provider", "provider_name", "account_identifier", "timestamp"].every((k) => isString(g[k])) &&
+  ["creation", "reauth"].includes(g.operation) &&
+  Array.isArray(g.scopes) &&
+  g.scopes.every(isString) &&
+  ["active", "pending", "error"].includes(g.status) &&
+  (g.metadata == null || isObject(g.metadata)) &&
+  // A server that encodes an absent metadata as null still yields the documented shape.
+  (g.metadata !== null || delete g.metadata);
+
+/** A non-empty array of well-formed grants. */
+export const isGrantList = (x: unknown): x is Grant[] => Array.isArray(x) && x.length > 0 && x.every(isGrant);
+
+/** Events the hosted page relays; OPEN and EXIT come from the widget itself. */
+export const isRelayedEvent = (name: unknown): name is ConnectEventName =>
+  ["PROVIDER_SELECTED", "OAUTH_STARTED", "OAUTH_COMPLETE"].includes(name as string);
+
+/** Event metadata is always an object. */
+export const metadataOf = (x: unknown): Record<string, any> => (isObject(x) ? x : {});
