@@ -52,12 +52,28 @@ let package = Package(
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "Quickstart",
+            dependencies: ["AlterVault", .product(name: "Vapor", package: "vapor")],
+            path: "Examples/Quickstart",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "AlterServerTests",
             dependencies: [
+                "AlterServer",
+                .product(name: "VaporTesting", package: "vapor"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AlterVaultTests",
+            dependencies: [
+                "AlterVault",
                 "AlterServer",
                 .product(name: "VaporTesting", package: "vapor"),
             ],

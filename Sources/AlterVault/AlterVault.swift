@@ -1,1 +1,100 @@
 import AsyncHTTPClient
+import Foundation
+import Logging
+
+/// A client for an Alter Vault server, used by your backend with its app key.
+///
+/// Your backend mints Connect sessions for the browser widget, then calls provider APIs
+/// through the vault with the grant ids the widget delivered. The vault holds and refreshes
+/// the provider tokens; your backend never sees them unless it asks for one.
+///
+/// ```swift
+/// let vault = AlterVault(
+///     apiKey: Environment.get("ALTER_API_KEY")!,
+///     caller: "calendar-sync",
+///     baseURL: "https://vault.example.com")
+/// let session = try await vault.createConnectSession(allowedProviders: ["google"])
+/// // … the widget connects an account and your page sends you its grant_id …
+/// let events = try await vault.request(.GET, "https://www.googleapis.com/calendar/v3/users/me/calendarList", grantID: grantID)
+/// ```
+///
+/// The value is cheap to copy and safe to share between tasks. Its `description` never
+/// contains the key.
+public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The version this SDK reports in its `User-Agent` header.
+    public static let version = "0.1.0"
+
+    /// The vault's base URL, without a trailing slash, e.g. `https://vault.example.com`.
+    public let baseURL: String
+    /// The name sent as `Alter-Caller`, so the audit log says which part of your app called.
+    public let caller: String?
+    /// How long one call may take, from sending the request to the last byte of the answer.
+    public let timeout: Duration
+
+    let apiKey: String
+    let httpClient: HTTPClient
+    let logger: Logger
+
+    /// Creates a client for the vault at `baseURL`.
+    ///
+    /// Create one per process and share it: it holds no connections of its own and uses
+    /// `httpClient` (by default AsyncHTTPClient's shared client) for every call.
+    ///
+    /// ```swift
+    /// let vault = AlterVault(apiKey: key, caller: "billing-worker", baseURL: "http://localhost:4000")
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - apiKey: The app key (`ak_…`). It is sent only in the `Authorization` header and is
+    ///     never logged or printed.
+    ///   - caller: A free-text name for this part of your app (at most 100 characters; control
+    ///     characters are removed), recorded in the vault's audit log.
+    ///   - baseURL: The vault's external URL, e.g. `https://vault.example.com`.
+    ///   - httpClient: The client that sends the requests.
+    ///   - timeout: The limit for each call. The default is 30 seconds.
+    ///   - logger: Where the SDK logs one debug line per call (method, path, status; never a
+    ///     key, token, URL query or body).
+    public init(
+        apiKey: String,
+        caller: String? = nil,
+        baseURL: String,
+        httpClient: HTTPClient = .shared,
+        timeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "alter-vault")
+    ) {
+        self.apiKey = apiKey
+        self.caller = caller.map(Self.headerSafe)
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.httpClient = httpClient
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// A summary for logs, with the key redacted to its `ak_` prefix.
+    public var description: String {
+        "AlterVault(baseURL: \(baseURL), caller: \(caller ?? "nil"), apiKey: \(Self.redacted(apiKey)))"
+    }
+
+    /// The same as ``description``: the key is redacted in debug output too.
+    public var debugDescription: String { description }
+
+    /// What `dump(_:)` and debuggers show: everything but the key.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["baseURL": baseURL, "caller": caller as Any, "timeout": timeout], displayStyle: .struct)
+    }
+
+    /// `ak_…` for a well-formed key, `…` otherwise: enough to tell which kind of secret it is.
+    static func redacted(_ key: String) -> String {
+        key.hasPrefix("ak_") ? "ak_…" : "…"
+    }
+
+    /// `Alter-Caller` is free text of at most 100 characters (docs/api.md); a CR or LF would
+    /// end the header, so control characters are dropped rather than sent.
+    private static func headerSafe(_ value: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: value.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) })
+        return String(String(scalars).prefix(100))
+    }
+}

@@ -22,6 +22,15 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case oauthProviderError = "oauth_provider_error"
         case invalidState = "invalid_state"
         case notFound = "not_found"
+        case grantNotFound = "grant_not_found"
+        case ambiguousGrant = "ambiguous_grant"
+        case agentNotDelegated = "agent_not_delegated"
+        case hostNotAllowed = "host_not_allowed"
+        case credentialRevoked = "credential_revoked"
+        case refreshFailed = "refresh_failed"
+        case upstreamUnreachable = "upstream_unreachable"
+        case upstreamTimeout = "upstream_timeout"
+        case bodyTooLarge = "body_too_large"
         case internalError = "internal_error"
     }
 
@@ -72,6 +81,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
                 response.headers.replaceOrAdd(name: .vary, value: "Origin")
             }
             response.headers.cacheControl = .init(noStore: true)
+            response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
             try response.content.encode(
                 APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
             return response

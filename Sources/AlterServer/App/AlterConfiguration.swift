@@ -29,6 +29,8 @@ public struct AlterConfiguration: Sendable {
     public var sandboxEnabled: Bool
     /// Use `synchronous=NORMAL` instead of `FULL` for SQLite (faster; a power cut may lose the last commits).
     public var sqliteRelaxedDurability: Bool
+    /// Deliver queued webhooks from a background task (tests turn it off and deliver by hand).
+    public var deliversWebhooks = true
     /// False when `publicURL` was derived from the port (then `demo --port` may change it).
     public var publicURLIsExplicit: Bool
 

@@ -11,8 +11,12 @@ enum AlterMigrations {
         SessionGrant.Migration(),
         Delegation.Migration(),
         OAuthAttempt.Migration(),
+        AuditEvent.Migration(),
+        WebhookOutbox.Migration(),
+        AppWebhookMigration(),
         SandboxControl.Migration(),
         SandboxAuthorizationCode.Migration(),
         SandboxToken.Migration(),
+        CustomProvider.Migration(),
     ]
 }

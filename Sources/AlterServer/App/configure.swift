@@ -30,7 +30,10 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
     app.providerCatalog = try ProviderCatalog.make(for: configuration)
     app.useProviderHTTPClient()
+    app.refreshGate = RefreshGate()
     app.jwksCache = JWKSCache(client: app.providerHTTP)
+
+    if configuration.deliversWebhooks { app.lifecycle.use(WebhookDeliveryLoop()) }
 
     try routes(app)
     registerCommands(app)
@@ -47,7 +50,9 @@ private func configureDatabase(_ app: Application, _ configuration: AlterConfigu
     case .postgres(let url):
         var postgres = try SQLPostgresConfiguration(url: url)
         postgres.searchPath = nil
-        app.databases.use(.postgres(configuration: postgres, sqlLogLevel: .debug), as: .psql)
+        // Several connections per event loop: a refresh holds one (its advisory lock) while it
+        // waits on the provider, and other requests must not queue behind it.
+        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: 8, sqlLogLevel: .debug), as: .psql)
     }
 }
 

@@ -17,6 +17,16 @@ final class ClientApp: Model, @unchecked Sendable {
     @OptionalField(key: "jwt_public_key_pem") var jwtPublicKeyPEM: String?
     @OptionalField(key: "jwt_algorithms") var jwtAlgorithms: [String]?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// Where grant events are POSTed (see `AppWebhookMigration`).
+    @OptionalField(key: "webhook_url") var webhookURL: String?
+    @OptionalField(key: "webhook_secret") var sealedWebhookSecret: String?
+
+    static let webhookSecretField = "webhook_secret"
+
+    func webhookSecret(using sealer: Sealer) throws -> String? {
+        guard let sealed = sealedWebhookSecret else { return nil }
+        return try sealer.open(sealed, row: try requireID().uuidString, field: Self.webhookSecretField)
+    }
 
     init() {}
 

@@ -1,5 +1,6 @@
 import Fluent
 import ConsoleKit
+import Fluent
 import FluentKit
 import Foundation
 import Vapor
@@ -8,7 +9,7 @@ import Vapor
 struct AppsCommands: AsyncCommandGroup {
     var help: String { "Create and list apps, and configure how their user tokens are verified." }
     var commands: [String: any AnyAsyncCommand] {
-        ["create": CreateApp(), "list": ListApps(), "identity": ConfigureIdentity()]
+        ["create": CreateApp(), "list": ListApps(), "identity": ConfigureIdentity(), "webhook": ConfigureWebhook()]
     }
 
     struct CreateApp: AsyncCommand {
@@ -95,6 +96,36 @@ struct AppsCommands: AsyncCommandGroup {
             app.jwtAlgorithms = algorithms
             try await app.update(on: context.application.db)
             context.console.print("JWT identity configured for \(app.name)")
+        }
+    }
+
+    struct ConfigureWebhook: AsyncCommand {
+        struct Signature: CommandSignature {
+            @Option(name: "app", help: "App id or name") var app: String?
+            @Option(name: "url", help: "HTTPS URL that receives grant events") var url: String?
+            @Flag(name: "remove", help: "Stop sending webhooks to this app") var remove: Bool
+        }
+        var help: String { "Sets the app's webhook URL and prints a new signing secret (shown once)." }
+
+        func run(using context: CommandContext, signature: Signature) async throws {
+            let db = context.application.db
+            let app = try await AppLookup.find(signature.app, on: db)
+            if signature.remove {
+                app.webhookURL = nil
+                app.sealedWebhookSecret = nil
+                try await app.update(on: db)
+                context.console.print("Webhooks removed for \(app.name)")
+                return
+            }
+            guard let url = signature.url, let parsed = URL(string: url), let host = parsed.host, parsed.user == nil,
+                parsed.scheme == "https" || (parsed.scheme == "http" && AllowedOrigin.isLoopback(host))
+            else { throw CommandError("--url must be an https URL (http only for localhost)") }
+            let secret = WebhookSignature.newSecret()
+            app.webhookURL = url
+            app.sealedWebhookSecret = try context.application.sealer.seal(secret, row: try app.requireID().uuidString, field: ClientApp.webhookSecretField)
+            try await app.update(on: db)
+            context.console.print(secret)
+            context.console.output("Webhook signing secret for \(app.name): store it now, it is not shown again.", style: .info, newLine: true)
         }
     }
 }

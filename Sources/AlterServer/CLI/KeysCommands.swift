@@ -1,5 +1,6 @@
 import Fluent
 import ConsoleKit
+import Fluent
 import FluentKit
 import Foundation
 import Vapor
@@ -8,7 +9,7 @@ import Vapor
 struct KeysCommands: AsyncCommandGroup {
     var help: String { "Create, list and revoke app keys." }
     var commands: [String: any AnyAsyncCommand] {
-        ["create": CreateKey(), "list": ListKeys(), "revoke": RevokeKey()]
+        ["create": CreateKey(), "list": ListKeys(), "revoke": RevokeKey(), "rotate-encryption": RotateEncryption()]
     }
 
     struct CreateKey: AsyncCommand {
@@ -57,6 +58,33 @@ struct KeysCommands: AsyncCommandGroup {
                 try await key.update(on: context.application.db)
             }
             context.console.print("Revoked key \(key.displayPrefix)…")
+        }
+    }
+
+    struct RotateEncryption: AsyncCommand {
+        struct Signature: CommandSignature {}
+        var help: String {
+            "Re-encrypts every stored secret with a new key. With the key file, a new key is added to it first; with ALTER_ENCRYPTION_KEYS, put the new key first in the variable, restart, then run this."
+        }
+
+        func run(using context: CommandContext, signature: Signature) async throws {
+            let application = context.application
+            let configuration = application.alterConfiguration
+            if configuration.encryptionKeys == nil {
+                let path = configuration.dataDirectory + "/" + EncryptionKeys.fileName
+                let existing = try String(contentsOfFile: path, encoding: .utf8)
+                let id = "k" + String(Int(application.clock.now().timeIntervalSince1970))
+                guard !existing.contains(id + ":") else { throw CommandError("a key was added less than a second ago; run again") }
+                let bytes = Data((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+                // The new key goes first (it encrypts); older keys stay so old values still open.
+                try EncryptionKeys.writePrivately(EncryptionKeys.format([(id, bytes)]) + existing, to: path)
+                application.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
+                context.console.print("Added encryption key \(id) to \(path)")
+            }
+            let report = try await SecretRotation.reencryptAll(db: application.db, sealer: application.sealer)
+            context.console.print(
+                "Re-encrypted with key \(application.sealer.activeKey.id): \(report.providerSecrets) client secrets, \(report.grantTokens) grants, \(report.webhookSecrets) webhook secrets, \(report.verifiers) pending PKCE verifiers.")
+            context.console.print("Older keys are no longer needed for stored data; keep them until every server instance runs with the new key.")
         }
     }
 }

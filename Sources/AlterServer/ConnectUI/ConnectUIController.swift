@@ -47,7 +47,7 @@ struct ConnectUIController: RouteCollection {
     /// `GET /connect/s/{id}`: the picker, the automatic start for a single provider, or the end.
     func flow(request: Request) async throws -> Response {
         let (session, now) = try await Self.boundSession(request)
-        let catalog = request.application.providerCatalog
+        let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
         var events: [HostedPage.Script.Event] = []
         if let connected = request.query[String.self, at: "connected"], session.allowedProviders.contains(connected) {
             events.append(.init(name: "OAUTH_COMPLETE", metadata: ["provider": connected]))
@@ -93,7 +93,7 @@ struct ConnectUIController: RouteCollection {
             return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
         }
         guard let providerID = request.query[String.self, at: "provider"], session.allowedProviders.contains(providerID),
-            let provider = request.application.providerCatalog[providerID],
+            let provider = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)[providerID],
             let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == session.$app.id)
                 .filter(\.$provider == providerID).filter(\.$enabled == true).first()
         else {

@@ -6,6 +6,7 @@ import Foundation
 struct GrantWriter {
     let db: any Database
     let sealer: Sealer
+    let catalog: ProviderCatalog
     let now: Date
 
     struct Written {
@@ -66,6 +67,7 @@ struct GrantWriter {
             {
                 try await Delegation(grantID: grantID, agent: agent).create(on: db)
             }
+            try await WebhookEvents.enqueue(operation == .creation ? .grantCreated : .grantReauthorized, grant: grant, catalog: catalog, at: now, on: db)
             return Written(grant: grant, operation: operation)
         }
     }

@@ -32,8 +32,9 @@ struct OAuthCallbackController: RouteCollection {
         }
         let flow = request.redirect(to: ConnectUIController.flowPath(try session.requireID()) + "?connected=" + FormEncoding.escape(attempt.provider), redirectType: .normal)
         let done = request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
+        let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
         guard session.status == .pending, !SessionOutcome.isExpired(session, now: now),
-            let provider = request.application.providerCatalog[attempt.provider]
+            let provider = catalog[attempt.provider]
         else {
             try await SessionOutcome.fail(session, SessionOutcome.expiredError, at: now, on: request.db)
             return done
@@ -65,12 +66,13 @@ struct OAuthCallbackController: RouteCollection {
         let sealer = request.application.sealer
         let client = request.application.oauthClient
         do {
-            let tokens = try await client.exchangeCode(
+            var tokens = try await client.exchangeCode(
                 code, verifier: try attempt.verifier(using: sealer), provider: provider, config: config,
                 clientSecret: try config.clientSecret(using: sealer), redirectURI: Self.redirectURI(request.application))
             let account = try await client.fetchAccount(provider: provider, accessToken: tokens.accessToken, variables: (config.variables ?? [:]).merging(tokens.variables) { $1 })
+            tokens.variables.merge(account.variables) { $1 }
             let requested = config.scopes.isEmpty ? provider.defaultScopes : config.scopes
-            _ = try await GrantWriter(db: request.db, sealer: sealer, now: now)
+            _ = try await GrantWriter(db: request.db, sealer: sealer, catalog: catalog, now: now)
                 .write(session: session, provider: provider.id, account: account, tokens: tokens, requestedScopes: requested)
         } catch let error as ProviderError {
             request.logger.notice("token exchange failed", metadata: ["provider": .string(provider.id), "error": .string(error.error)])

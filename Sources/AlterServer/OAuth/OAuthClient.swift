@@ -10,6 +10,8 @@ import NIOHTTP1
 struct OAuthClient: Sendable {
     static let maxResponseBytes = 256 * 1024
     static let timeout: TimeAmount = .seconds(10)
+    /// GitHub refuses API calls without a User-Agent; Reddit wants a descriptive one.
+    static let userAgent = "AlterVault/1.0 (+https://github.com/alter-vault)"
 
     let http: HTTPClient
     let now: @Sendable () -> Date
@@ -18,6 +20,8 @@ struct OAuthClient: Sendable {
         var identifier: String
         var email: String?
         var displayName: String?
+        /// Values the catalog declares with `"source": "userinfo"` (Mailchimp `dc`), checked.
+        var variables: [String: String] = [:]
     }
 
     /// The URL the browser is sent to (RFC 6749 §4.1.1 + RFC 7636 S256).
@@ -44,7 +48,12 @@ struct OAuthClient: Sendable {
     ) async throws(ProviderError) -> ProviderTokens {
         var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI)]
         if provider.pkce { parameters.append(("code_verifier", verifier)) }
-        return try await tokenRequest(parameters, provider: provider, config: config, clientSecret: clientSecret)
+        let tokens = try await tokenRequest(parameters, provider: provider, config: config, clientSecret: clientSecret)
+        // The first response must carry what the API host needs (a refresh may omit it).
+        if let missing = provider.variables(from: .tokenResponse).keys.sorted().first(where: { tokens.variables[$0] == nil }) {
+            throw ProviderError(error: "invalid_token_response", errorDescription: "the token response has no \(missing)", isTransient: false)
+        }
+        return tokens
     }
 
     func refresh(
@@ -104,8 +113,9 @@ struct OAuthClient: Sendable {
         }
         var request = HTTPClientRequest(url: url)
         request.method = userinfo.method.uppercased() == "POST" ? .POST : .GET
-        request.headers.add(name: "Authorization", value: "Bearer " + accessToken)
+        request.headers.add(name: userinfo.tokenHeader ?? "Authorization", value: (userinfo.tokenPrefix ?? "Bearer ") + accessToken)
         request.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in userinfo.headers ?? [:] { request.headers.replaceOrAdd(name: name, value: value) }
         if let body = userinfo.body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
@@ -117,19 +127,31 @@ struct OAuthClient: Sendable {
         guard let identifier = JSONPath.string(at: userinfo.accountIdentifier, in: object), !identifier.isEmpty, identifier.count <= 320 else {
             throw ProviderError(error: "userinfo_failed", errorDescription: "the userinfo response has no account identifier", isTransient: false)
         }
-        return Account(
+        var account = Account(
             identifier: identifier,
             email: userinfo.email.flatMap { JSONPath.string(at: $0, in: object) },
             displayName: userinfo.displayName.flatMap { JSONPath.string(at: $0, in: object) })
+        // The API origin may come from here (Mailchimp `dc`, DocuSign `base_uri`): required, and checked.
+        for (name, variable) in provider.variables(from: .userinfo) {
+            guard let value = JSONPath.string(at: variable.field ?? name, in: object), ProviderURLTemplate.accepts(value, for: name, of: provider) else {
+                throw ProviderError(error: "userinfo_failed", errorDescription: "the userinfo response has no allowed \(name)", isTransient: false)
+            }
+            account.variables[name] = value
+        }
+        return account
     }
 
     /// Sends without following redirects (a redirect with a token attached would leak it),
     /// within the time and size limits.
     private func send(_ request: HTTPClientRequest) async throws(ProviderError) -> (Int, String?, Data) {
+        var request = request
+        request.headers.replaceOrAdd(name: "User-Agent", value: Self.userAgent)
         do {
             let response = try await http.execute(request, timeout: Self.timeout)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return (Int(response.status.code), response.headers.first(name: "Content-Type"), Data(buffer: body))
+        } catch is NIOTooManyBytesError {
+            throw ProviderError(error: "response_too_large", errorDescription: "the provider's response is larger than the vault accepts", isTransient: false)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw ProviderError(error: "timeout", errorDescription: "the provider did not answer in time", isTransient: true)
         } catch {
@@ -138,7 +160,8 @@ struct OAuthClient: Sendable {
     }
 }
 
-/// Reads `a.b.0.c` style paths out of decoded JSON.
+/// Reads `a.b.0.c` style paths out of decoded JSON; in an array, `key=value` picks the first
+/// element whose `key` is `value` (DocuSign's `accounts.is_default=true.base_uri`).
 enum JSONPath {
     static func value(at path: String, in object: Any) -> Any? {
         var current: Any? = object
@@ -147,6 +170,14 @@ enum JSONPath {
                 current = dictionary[String(component)]
             } else if let array = current as? [Any], let index = Int(component), array.indices.contains(index) {
                 current = array[index]
+            } else if let array = current as? [Any], let equals = component.firstIndex(of: "=") {
+                let key = String(component[..<equals])
+                let wanted = String(component[component.index(after: equals)...])
+                current = array.first { element in
+                    let found = (element as? [String: Any])?[key]
+                    if wanted == "true" || wanted == "false", !(found is String) { return (found as? Bool) == (wanted == "true") }
+                    return found.flatMap { string(at: "", in: $0) } == wanted
+                }
             } else {
                 return nil
             }

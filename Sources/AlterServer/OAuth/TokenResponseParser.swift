@@ -26,8 +26,14 @@ enum TokenResponseParser {
             tokens.expiresAt = now.addingTimeInterval(seconds)
         }
         tokens.scopes = scopes(object["scope"], provider: provider)
-        for (name, variable) in provider.variables where variable.source == "token_response" {
-            if let value = object[variable.field ?? name] as? String { tokens.variables[name] = value }
+        // Values the API host depends on (Salesforce `instance_url`) are checked on every
+        // response, refreshes included: a bad one stores nothing (docs/providers.md, Variables).
+        for (name, variable) in provider.variables(from: .tokenResponse) {
+            guard let value = object[variable.field ?? name] as? String else { continue }
+            guard ProviderURLTemplate.accepts(value, for: name, of: provider) else {
+                throw ProviderError(error: "invalid_token_response", errorDescription: "the token response's \(name) is not an allowed value", isTransient: false)
+            }
+            tokens.variables[name] = value
         }
         return tokens
     }

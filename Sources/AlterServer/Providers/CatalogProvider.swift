@@ -2,40 +2,67 @@ import Foundation
 
 /// One OAuth 2.0 provider as the catalog (`Resources/providers.json`) describes it.
 /// Field names are the file's snake_case keys; docs/providers.md explains each quirk.
+/// `CatalogRules` checks every entry before the server uses it.
 struct CatalogProvider: Codable, Sendable, Equatable {
     struct UserInfo: Codable, Sendable, Equatable {
         var url: String
         var method: String
-        /// Dot paths into the userinfo JSON (`data.id`, `users.0.email`).
+        /// Dot paths into the userinfo JSON (`data.id`, `users.0.email`, `accounts.is_default=true.id`).
         var accountIdentifier: String
         var email: String?
         var displayName: String?
         /// The request body for providers whose identity call is a POST (GraphQL).
         var body: String?
+        /// Extra request headers the identity call needs (Notion's `Notion-Version`).
+        var headers: [String: String]?
+        /// Where the access token goes: `Authorization` unless the provider wants another
+        /// header (Shopify's `X-Shopify-Access-Token`).
+        var tokenHeader: String?
+        /// What precedes the token in that header: `Bearer ` unless set (Mailchimp: `OAuth `,
+        /// Shopify: empty).
+        var tokenPrefix: String?
 
         enum CodingKeys: String, CodingKey {
-            case url, method, email, body
+            case url, method, email, body, headers
             case accountIdentifier = "account_identifier"
             case displayName = "display_name"
+            case tokenHeader = "token_header"
+            case tokenPrefix = "token_prefix"
         }
     }
 
     struct Variable: Codable, Sendable, Equatable {
         var pattern: String?
         var description: String?
-        /// `token_response` when the value comes from the token response (Salesforce `instance_url`).
+        /// Where the value comes from: nil for the app's provider config (an admin sets it),
+        /// `token_response` or `userinfo` for values read per grant (`VariableSource`).
         var source: String?
+        /// The token-response key or userinfo dot path; defaults to the variable's name.
         var field: String?
     }
 
-    enum ClientAuth: String, Codable, Sendable {
-        case basic = "client_secret_basic"
-        case post = "client_secret_post"
+    /// Where a variable's value comes from (docs/providers.md, "Variables").
+    enum VariableSource: String, CaseIterable, Sendable {
+        case tokenResponse = "token_response"
+        case userinfo
     }
 
-    enum TokenRequestFormat: String, Codable, Sendable {
+    enum ClientAuth: String, Codable, Sendable, CaseIterable {
+        case basic = "client_secret_basic"
+        case post = "client_secret_post"
+
+        init(from decoder: any Decoder) throws {
+            self = try catalogEnum(decoder, key: "client_auth")
+        }
+    }
+
+    enum TokenRequestFormat: String, Codable, Sendable, CaseIterable {
         case form
         case json
+
+        init(from decoder: any Decoder) throws {
+            self = try catalogEnum(decoder, key: "token_request_format")
+        }
     }
 
     var id: String
@@ -60,8 +87,12 @@ struct CatalogProvider: Codable, Sendable, Equatable {
     var docsURL: String?
     /// RFC 9207: the `iss` value the provider sends on its authorization response, when known.
     var issuer: String?
-    /// Only built-in test providers (the sandbox) may live on loopback or private addresses.
+    /// Only built-in test providers (the sandbox) and custom providers an admin explicitly
+    /// marked for loopback testing may use http and live on loopback or private addresses.
+    /// Never read from the catalog file.
     var allowsPrivateNetwork: Bool = false
+    /// True for an app's own provider (`alter providers add-custom`), false for the shipped ones.
+    var isCustom: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case id, name, category, description, userinfo, pkce, refresh, variables, quirks
@@ -81,14 +112,43 @@ struct CatalogProvider: Codable, Sendable, Equatable {
 
     func has(_ quirk: ProviderQuirk) -> Bool { quirks.contains(quirk.rawValue) }
 
+    /// Variables an admin sets on the app's provider config (`tenant`, `shop`, `subdomain`).
+    var configVariables: [String: Variable] { variables.filter { $0.value.source == nil } }
+
+    /// Variables read per grant, from the token response or the userinfo response.
+    func variables(from source: VariableSource) -> [String: Variable] {
+        variables.filter { $0.value.source == source.rawValue }
+    }
+
+    /// Every URL template of the entry, API hosts included.
+    var urlTemplates: [String] {
+        [authorizationURL, tokenURL] + [revocationURL, userinfo?.url].compactMap { $0 } + apiHosts
+    }
+
     /// Initials for the picker when there is no logo ("GitHub" → "GH", "Google" → "G").
     var initials: String {
         let capitals = name.filter { $0.isUppercase }
         return String((capitals.isEmpty ? String(name.prefix(1)) : String(capitals)).prefix(2)).uppercased()
     }
+
+    /// The logo as a `data:` URL for API clients (`GET /v1/providers`), or nil.
+    var logoDataURL: String? {
+        logoSVG.map { "data:image/svg+xml;base64," + Data($0.utf8).base64EncodedString() }
+    }
 }
 
-/// Every quirk name the code knows how to handle. The catalog test fails on any other name.
+/// Decodes a catalog enum with a message that names the key and the allowed values.
+private func catalogEnum<Value: RawRepresentable & CaseIterable>(_ decoder: any Decoder, key: String) throws -> Value
+where Value.RawValue == String {
+    let raw = try decoder.singleValueContainer().decode(String.self)
+    guard let value = Value(rawValue: raw) else {
+        let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(key) must be one of \(allowed) (got '\(raw)')"))
+    }
+    return value
+}
+
+/// Every quirk name the code knows how to handle. The catalog is refused on any other name.
 enum ProviderQuirk: String, CaseIterable, Sendable {
     case tokenResponseAuthedUser = "token_response_authed_user"
     case userScopeParam = "user_scope_param"

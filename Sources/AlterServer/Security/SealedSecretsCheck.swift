@@ -4,7 +4,10 @@ import FluentKit
 /// better than failing later, one request at a time.
 enum SealedSecretsCheck {
     static func verifyAllKeysPresent(db: any Database, sealer: Sealer) async throws {
-        let sealed = try await ProviderConfig.query(on: db).all(\.$sealedClientSecret)
+        var sealed = try await ProviderConfig.query(on: db).all(\.$sealedClientSecret)
+        sealed += try await Grant.query(on: db).all(\.$sealedAccessToken)
+        sealed += try await Grant.query(on: db).filter(\.$sealedRefreshToken != nil).all(\.$sealedRefreshToken).compactMap { $0 }
+        sealed += try await ClientApp.query(on: db).filter(\.$sealedWebhookSecret != nil).all(\.$sealedWebhookSecret).compactMap { $0 }
         let missing = Set(sealed.compactMap(Sealer.keyID(of:))).subtracting(sealer.keyIDs)
         guard missing.isEmpty else {
             throw ConfigurationError(

@@ -15,7 +15,7 @@ struct ConnectSessionController: RouteCollection {
         let body = try request.content.decode(CreateConnectSessionRequest.self)
         let configured = try await ProviderConfig.query(on: request.db)
             .filter(\.$app.$id == app.requireID()).filter(\.$enabled == true).all(\.$provider)
-        let catalog = request.application.providerCatalog
+        let catalog = try await request.application.providerCatalog.forApp(app.requireID(), on: request.db)
         let accepted = try ConnectSessionRules.check(body, app: app, configuredProviders: configured.filter { catalog[$0] != nil })
         var subject: String?
         if let userToken = body.userToken {

@@ -39,7 +39,8 @@ struct SessionResultController: RouteCollection {
         switch session.status {
         case .completed:
             body.status = .completed
-            body.grants = try await SessionOutcome.grants(of: session, catalog: request.application.providerCatalog, on: request.db)
+            let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
+            body.grants = try await SessionOutcome.grants(of: session, catalog: catalog, on: request.db)
         case .failed:
             body.status = session.errorCode == APIError.Code.sessionExpired.rawValue ? .expired : .failed
             body.error = SessionOutcome.error(of: session)

@@ -42,6 +42,7 @@ func withApp(
     var configuration = AlterConfiguration(
         publicURL: "http://localhost:\(port == 0 ? 4000 : port)", dataDirectory: directory, database: storage,
         encryptionKeys: "test:\(key)", port: port, sandboxEnabled: sandbox)
+    configuration.deliversWebhooks = false
     adjust(&configuration)
 
     let app = try await Application.make(.testing)

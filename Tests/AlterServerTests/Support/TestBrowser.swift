@@ -1,5 +1,6 @@
 @testable import AlterServer
 import AsyncHTTPClient
+import NIOConcurrencyHelpers
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -7,19 +8,31 @@ import NIOHTTP1
 import Testing
 import Vapor
 
-/// A port nobody listens on right now (bind to 0, read it, release it).
+/// Ports handed out in this test process, so parallel tests never pick the same one.
+// Below Linux's ephemeral range (32768+), where outgoing connections take their ports.
+private let nextPort = NIOLockedValueBox(Int.random(in: 20_000...30_000))
+
+/// A port nobody listens on right now, and that no other test in this process was given.
 func freePort() throws -> Int {
+    for _ in 0..<200 {
+        let candidate = nextPort.withLockedValue { value -> Int in
+            value += 1
+            return value
+        }
+        if isBindable(candidate) { return candidate }
+    }
+    throw ConfigurationError("no free test port")
+}
+
+private func isBindable(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    guard bound == 0 else { throw ConfigurationError("cannot bind a test port") }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    address.sin_port = UInt16(port).bigEndian
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0
 }
 
 /// A fresh app listening on a real loopback port, so the OAuth client reaches the sandbox
@@ -27,10 +40,12 @@ func freePort() throws -> Int {
 func withRunningApp(
     database: TestDatabase = .sqlite,
     adjust: (inout AlterConfiguration) -> Void = { _ in },
+    routes: (Application) -> Void = { _ in },
     _ body: (Application, TestBrowser) async throws -> Void
 ) async throws {
     let port = try freePort()
     try await withApp(database: database, port: port, adjust: adjust) { app in
+        routes(app)
         try await app.asyncBoot()
         try await app.server.start(address: .hostname("127.0.0.1", port: port))
         let browser = TestBrowser(baseURL: "http://localhost:\(port)")

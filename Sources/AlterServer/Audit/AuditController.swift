@@ -1,0 +1,55 @@
+import Fluent
+import FluentKit
+import Foundation
+import Vapor
+
+/// `GET /v1/audit`: the calling app's audit trail, newest first.
+struct AuditController: RouteCollection {
+    struct Entry: Content {
+        var id: UUID
+        var at: Date
+        var action: String
+        var grantID: String?
+        var caller: String?
+        var agent: String?
+        var method: String?
+        var host: String?
+        var status: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case id, at, action, caller, agent, method, host, status
+            case grantID = "grant_id"
+        }
+    }
+
+    struct Page: Content {
+        var events: [Entry]
+    }
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.grouped(AppKeyAuthenticator()).get("v1", "audit", use: list)
+    }
+
+    func list(request: Request) async throws -> Page {
+        let app = try request.authenticatedApp.app
+        let limit = min(max(request.query[Int.self, at: "limit"] ?? 100, 1), 1000)
+        var query = AuditEvent.query(on: request.db).filter(\.$app.$id == (try app.requireID()))
+        if let raw = request.query[String.self, at: "grant_id"] {
+            guard let grantID = UUID(uuidString: raw) else { throw APIError.invalidRequest("grant_id is not a grant id.") }
+            query = query.filter(\.$grantID == grantID)
+        }
+        let events = try await query.sort(\.$at, .descending).limit(limit).all()
+        return Page(events: try events.map {
+            Entry(id: try $0.requireID(), at: $0.at, action: $0.action, grantID: $0.grantID?.uuidString.lowercased(), caller: $0.caller,
+                agent: $0.agent, method: $0.method, host: $0.host, status: $0.status)
+        })
+    }
+}
+
+extension Request {
+    /// The SDK's `Alter-Caller` header: which part of the app made the call (≤ 100 printable characters).
+    var alterCaller: String? {
+        guard let value = headers.first(name: "Alter-Caller"), !value.isEmpty else { return nil }
+        return String(value.prefix(100).filter { $0.isASCII && !$0.isNewline && $0 != "\t" })
+    }
+}

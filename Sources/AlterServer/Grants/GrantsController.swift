@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Fluent
+import FluentKit
+import Foundation
+import NIOCore
+import Vapor
+
+/// `/v1/grants`: list, read, revoke, and hand out a fresh access token (headless use).
+struct GrantsController: RouteCollection {
+    struct List: Content {
+        var grants: [GrantInfo]
+    }
+
+    struct Revoked: Content {
+        var grantID: String
+        var revokedAtProvider: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case grantID = "grant_id"
+            case revokedAtProvider = "revoked_at_provider"
+        }
+    }
+
+    struct AccessToken: Content {
+        var accessToken: String
+        var tokenType = "Bearer"
+        var expiresAt: Date?
+        var scopes: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case scopes
+            case accessToken = "access_token"
+            case tokenType = "token_type"
+            case expiresAt = "expires_at"
+        }
+    }
+
+    func boot(routes: any RoutesBuilder) throws {
+        let grants = routes.grouped(AppKeyAuthenticator()).grouped("v1", "grants")
+        grants.get(use: list)
+        grants.get(":grant", use: show)
+        grants.delete(":grant", use: revoke)
+        grants.post(":grant", "token", use: token)
+    }
+
+    func list(request: Request) async throws -> List {
+        let app = try request.authenticatedApp.app
+        var query = Grant.query(on: request.db).filter(\.$app.$id == (try app.requireID()))
+        if let provider = request.query[String.self, at: "provider"] { query = query.filter(\.$provider == provider) }
+        if let user = request.query[String.self, at: "user"] { query = query.filter(\.$userSubject == user) }
+        if let agent = request.query[String.self, at: "agent"] {
+            let delegated = try await Delegation.query(on: request.db).filter(\.$agent == agent).all(\.$grant.$id)
+            query = query.filter(\.$id ~~ delegated)
+        }
+        let grants = try await query.sort(\.$createdAt).all()
+        var infos: [GrantInfo] = []
+        for grant in grants {
+            infos.append(try await GrantInfo.load(grant, catalog: request.application.providerCatalog, on: request.db))
+        }
+        return List(grants: infos)
+    }
+
+    func show(request: Request) async throws -> GrantInfo {
+        let grant = try await find(request)
+        return try await GrantInfo.load(grant, catalog: request.application.providerCatalog, on: request.db)
+    }
+
+    /// Revokes at the provider (RFC 7009) where it can, then forgets the tokens and the grant.
+    func revoke(request: Request) async throws -> Revoked {
+        let grant = try await find(request)
+        let grantID = try grant.requireID()
+        let now = request.application.clock.now()
+        let revokedAtProvider = await Self.revokeAtProvider(grant, request: request)
+        let catalog = request.application.providerCatalog
+        let caller = request.alterCaller
+        try await request.db.transaction { db in
+            grant.status = .revoked
+            try await WebhookEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
+            try await AuditEvent(appID: grant.$app.id, grantID: grantID, action: .revoke, caller: caller, agent: nil, status: revokedAtProvider ? 200 : nil, at: now)
+                .create(on: db)
+            try await grant.delete(on: db)
+        }
+        return Revoked(grantID: grantID.uuidString.lowercased(), revokedAtProvider: revokedAtProvider)
+    }
+
+    func token(request: Request) async throws -> AccessToken {
+        let grant = try await find(request)
+        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: nil)
+        let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
+        try await AuditEvent(appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: nil, status: 200, at: request.application.clock.now())
+            .create(on: request.db)
+        return AccessToken(accessToken: token, expiresAt: current.expiresAt, scopes: current.scopes)
+    }
+
+    private func find(_ request: Request) async throws -> Grant {
+        let app = try request.authenticatedApp.app
+        return try await GrantResolver(request: request, app: app).resolve(.init(grantID: request.parameters.get("grant")))
+    }
+
+    /// RFC 7009: revoke the refresh token (which ends the access tokens with it at most
+    /// providers), else the access token. False when the provider has no endpoint or failed.
+    static func revokeAtProvider(_ grant: Grant, request: Request) async -> Bool {
+        let sealer = request.application.sealer
+        guard let provider = request.application.providerCatalog[grant.provider], let revocationURL = provider.revocationURL,
+            let config = try? await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first(),
+            let secret = try? config.clientSecret(using: sealer),
+            let token = (try? grant.refreshToken(using: sealer)) ?? (try? grant.accessToken(using: sealer)),
+            let url = try? ProviderURLTemplate.resolve(revocationURL, provider: provider, values: (config.variables ?? [:]).merging(grant.variables ?? [:]) { $1 })
+        else { return false }
+        let hint = (try? grant.refreshToken(using: sealer)) != nil ? "refresh_token" : "access_token"
+        var outgoing = HTTPClientRequest(url: url)
+        outgoing.method = .POST
+        outgoing.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        var fields = [("token", token), ("token_type_hint", hint)]
+        if provider.clientAuth == .basic {
+            let credentials = "\(FormEncoding.escape(config.clientID)):\(FormEncoding.escape(secret))"
+            outgoing.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+        } else {
+            fields += [("client_id", config.clientID), ("client_secret", secret)]
+        }
+        outgoing.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
+        guard let response = try? await request.application.providerHTTP.execute(outgoing, timeout: .seconds(10)) else { return false }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return (200..<300).contains(Int(response.status.code))
+    }
+}

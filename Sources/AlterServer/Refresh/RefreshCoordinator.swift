@@ -1,0 +1,149 @@
+import Fluent
+import FluentKit
+import Foundation
+import SQLKit
+import Vapor
+
+/// Hands out usable access tokens, refreshing them exactly once at a time per grant: within
+/// this process through `RefreshGate`, across server instances sharing PostgreSQL through a
+/// transaction-scoped advisory lock. Expiry is re-checked after the lock is acquired, so
+/// whoever waited uses the token the winner stored.
+struct RefreshCoordinator {
+    /// Refresh this long before the provider's stated expiry.
+    static let skew: TimeInterval = 60
+
+    let application: Application
+    let db: any Database
+    let who: AuditContext
+
+    struct AuditContext: Sendable {
+        var appID: UUID
+        var caller: String?
+        var agent: String?
+    }
+
+    fileprivate enum Outcome {
+        case fresh
+        case revoked
+        case transient(String)
+    }
+
+    static func needsRefresh(_ grant: Grant, now: Date) -> Bool {
+        guard let expiresAt = grant.expiresAt else { return false }
+        return expiresAt.timeIntervalSince(now) <= skew
+    }
+
+    /// The grant's access token, refreshed first when near expiry, or when `rejected` is the
+    /// token the provider just answered 401 to (refresh once, unless another caller already did).
+    /// - Throws: `credential_revoked` (the refresh token is dead), `refresh_failed` (retryable).
+    func accessToken(for grant: Grant, rejected: String? = nil) async throws -> (token: String, grant: Grant) {
+        let sealer = application.sealer
+        let now = application.clock.now()
+        guard grant.status == .active else { throw Self.revoked(grant) }
+        if rejected == nil, !Self.needsRefresh(grant, now: now) {
+            return (try grant.accessToken(using: sealer), grant)
+        }
+        guard grant.sealedRefreshToken != nil, application.providerCatalog[grant.provider]?.refresh != false else {
+            // Nothing to refresh with: use what we have and let the provider decide.
+            return (try grant.accessToken(using: sealer), grant)
+        }
+        let grantID = try grant.requireID()
+        let outcome = OutcomeBox()
+        try await application.refreshGate.run(grantID) {
+            outcome.value = try await self.refreshUnderLock(grantID, rejected: rejected)
+        }
+        guard let current = try await Grant.find(grantID, on: db) else { throw Self.revoked(grant) }
+        switch outcome.value {
+        case .revoked?: throw Self.revoked(current)
+        case .transient(let reason)?:
+            throw APIError(.refreshFailed, "The provider could not refresh the token (\(reason)); try again.", status: .serviceUnavailable)
+        case .fresh?, nil:
+            // nil: another caller in this process ran the refresh; its result is in the row.
+            guard current.status == .active else { throw Self.revoked(current) }
+            return (try current.accessToken(using: sealer), current)
+        }
+    }
+
+    private func refreshUnderLock(_ grantID: UUID, rejected: String?) async throws -> Outcome {
+        let sealer = application.sealer
+        let catalog = application.providerCatalog
+        let client = application.oauthClient
+        let isPostgres: Bool = if case .postgres = application.alterConfiguration.database { true } else { false }
+        return try await withCrossInstanceLock(grantID, isPostgres: isPostgres) { tx -> Outcome in
+            let now = application.clock.now()
+            guard let grant = try await Grant.find(grantID, on: tx), grant.status == .active,
+                let provider = catalog[grant.provider],
+                let config = try await ProviderConfig.query(on: tx).filter(\.$app.$id == grant.$app.id)
+                    .filter(\.$provider == grant.provider).first()
+            else { return .revoked }
+            // Re-check now that we hold the lock: someone may have refreshed meanwhile.
+            let current = try grant.accessToken(using: sealer)
+            if let rejected, current != rejected { return .fresh }
+            if rejected == nil, !Self.needsRefresh(grant, now: now) { return .fresh }
+            guard let refreshToken = try grant.refreshToken(using: sealer) else { return .fresh }
+
+            let audit: @Sendable (Int, any Database) async throws -> Void = { status, db in
+                try await AuditEvent(
+                    appID: who.appID, grantID: grantID, action: .refresh, caller: who.caller, agent: who.agent,
+                    host: URL(string: provider.tokenURL)?.host, status: status, at: now
+                ).create(on: db)
+            }
+            do {
+                let tokens = try await client.refresh(refreshToken, provider: provider, config: config, clientSecret: try config.clientSecret(using: sealer))
+                // The new tokens, the audit entry (and nothing else) commit together.
+                return try await tx.transaction { tx in
+                    try grant.store(tokens, using: sealer)
+                    if let scopes = tokens.scopes { grant.scopes = scopes }
+                    try await grant.save(on: tx)
+                    try await audit(200, tx)
+                    return .fresh
+                }
+            } catch let error as ProviderError where error.isTransient {
+                try await audit(503, tx)
+                return .transient(error.error)
+            } catch let error as ProviderError {
+                // The stored refresh token is the one we just used (we read it under the lock),
+                // so the provider really refused it: the grant needs the user again.
+                application.logger.notice("refresh refused", metadata: ["provider": .string(grant.provider), "error": .string(error.error)])
+                return try await tx.transaction { tx in
+                    grant.status = .error
+                    try await grant.save(on: tx)
+                    try await audit(409, tx)
+                    try await WebhookEvents.enqueue(.grantRefreshFailed, grant: grant, catalog: catalog, at: now, on: tx)
+                    return .revoked
+                }
+            }
+        }
+    }
+
+    /// PostgreSQL: a transaction holding `pg_advisory_xact_lock`, so instances sharing the
+    /// database refresh one at a time. SQLite serves one instance, whose `RefreshGate`
+    /// already serialises; no transaction is held across the provider call there, because
+    /// SQLite's few connections would otherwise wait on it (the sandbox shares them).
+    private func withCrossInstanceLock(_ grantID: UUID, isPostgres: Bool, _ body: @escaping @Sendable (any Database) async throws -> Outcome) async throws -> Outcome {
+        guard isPostgres else { return try await body(db) }
+        return try await db.transaction { tx in
+            if let sql = tx as? any SQLDatabase {
+                try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.lockKey(grantID)))").run()
+            }
+            return try await body(tx)
+        }
+    }
+
+    static func revoked(_ grant: Grant) -> APIError {
+        APIError(
+            .credentialRevoked, "The provider no longer accepts this grant; ask the user to connect again.",
+            status: .conflict, details: ["grant_id": grant.id?.uuidString.lowercased() ?? ""])
+    }
+
+    /// A stable 64-bit key for `pg_advisory_xact_lock`, from the grant id.
+    static func lockKey(_ id: UUID) -> Int64 {
+        let bytes = withUnsafeBytes(of: id.uuid) { Array($0) }
+        return bytes.prefix(8).reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+    }
+}
+
+/// Carries the outcome out of the gate's closure (only the task that ran it writes it).
+private final class OutcomeBox: @unchecked Sendable {
+    var value: RefreshCoordinator.Outcome?
+}

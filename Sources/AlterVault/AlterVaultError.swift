@@ -1,0 +1,129 @@
+import Foundation
+
+/// An error the vault reported: a stable ``code``, a message safe to show, optional
+/// ``details`` and the HTTP status.
+///
+/// Switch on ``code``; codes are static members, so new ones can be added without breaking
+/// your `switch` (keep a `default:`).
+///
+/// ```swift
+/// do {
+///     let response = try await vault.request(.GET, url, grantID: grantID)
+/// } catch let error as AlterVaultError where error.code == .grantNotFound {
+///     // forget the grant id
+/// } catch let error as AlterVaultError where error.isRetryable {
+///     // try again later
+/// }
+/// ```
+///
+/// A revoked credential is ``CredentialRevokedError`` and a failure to reach the vault is
+/// ``AlterVaultNetworkError``, not this type. The description never contains a key, token or
+/// body.
+public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable, machine-readable error code; `rawValue` is the wire code, e.g. `grant_not_found`.
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The wire code.
+        public let rawValue: String
+
+        /// Wraps a wire code, known to this SDK or not.
+        ///
+        /// - Parameters:
+        ///   - rawValue: The code as the vault sent it.
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// The wire code.
+        public var description: String { rawValue }
+
+        // Any endpoint
+
+        /// The app key is missing, malformed, unknown or revoked (401).
+        public static let unauthorized = Code(rawValue: "unauthorized")
+        /// The request body or a parameter is malformed (400).
+        public static let invalidRequest = Code(rawValue: "invalid_request")
+        /// No such endpoint on this vault (404), e.g. a vault older than this SDK.
+        public static let notFound = Code(rawValue: "not_found")
+        /// The vault failed unexpectedly (500).
+        public static let internalError = Code(rawValue: "internal_error")
+
+        // Connect sessions
+
+        /// `allowed_origin` is not an exact, canonical origin (400).
+        public static let invalidOrigin = Code(rawValue: "invalid_origin")
+        /// `return_url` is not an absolute URL on the session's origin (400).
+        public static let invalidReturnURL = Code(rawValue: "invalid_return_url")
+        /// No `allowed_origin` and the app has no `website_url` (400).
+        public static let missingOrigin = Code(rawValue: "missing_origin")
+        /// None of the requested providers is configured for the app (400).
+        public static let noProviders = Code(rawValue: "no_providers")
+        /// A provider id is not in the vault's catalog (400).
+        public static let unknownProvider = Code(rawValue: "unknown_provider")
+        /// `user_token` failed verification (401).
+        public static let invalidUserToken = Code(rawValue: "invalid_user_token")
+        /// `user_token` was sent but the app has no identity settings (400).
+        public static let identityNotConfigured = Code(rawValue: "identity_not_configured")
+        /// A session token is malformed or unknown (401).
+        public static let invalidToken = Code(rawValue: "invalid_token")
+        /// A session token expired or was already used.
+        public static let sessionExpired = Code(rawValue: "session_expired")
+
+        // Proxy and grants
+
+        /// No such grant for this app (404).
+        public static let grantNotFound = Code(rawValue: "grant_not_found")
+        /// `user_token` + `provider` match several accounts; `details["accounts"]` lists them (409).
+        public static let ambiguousGrant = Code(rawValue: "ambiguous_grant")
+        /// The grant is not delegated to the `agent` given (403).
+        public static let agentNotDelegated = Code(rawValue: "agent_not_delegated")
+        /// The URL is not on the provider's API allow-list; nothing was sent upstream (400).
+        public static let hostNotAllowed = Code(rawValue: "host_not_allowed")
+        /// The provider rejected the refresh token (409). Thrown as ``CredentialRevokedError``.
+        public static let credentialRevoked = Code(rawValue: "credential_revoked")
+        /// The provider failed while the vault refreshed the token; retryable (503).
+        public static let refreshFailed = Code(rawValue: "refresh_failed")
+        /// The provider API could not be reached; retryable (502).
+        public static let upstreamUnreachable = Code(rawValue: "upstream_unreachable")
+        /// The provider API did not answer in time; retryable (504).
+        public static let upstreamTimeout = Code(rawValue: "upstream_timeout")
+        /// The request or the provider's answer is over the vault's 10 MiB limit (413).
+        public static let bodyTooLarge = Code(rawValue: "body_too_large")
+
+        // This SDK
+
+        /// The vault's answer could not be read (no error body, or a body of the wrong shape).
+        public static let unexpectedResponse = Code(rawValue: "unexpected_response")
+
+        /// Codes a later attempt may not see: the provider or the network was at fault.
+        static let retryable: Set<Code> = [.refreshFailed, .upstreamUnreachable, .upstreamTimeout]
+    }
+
+    /// The stable error code.
+    public let code: Code
+    /// A human-readable message, safe to show to a user.
+    public let message: String
+    /// Extra context, e.g. `details["accounts"]` for ``Code/ambiguousGrant``.
+    public let details: [String: JSONValue]
+    /// The HTTP status the vault answered with.
+    public let status: Int
+
+    /// Creates an error as the vault reports it.
+    ///
+    /// - Parameters:
+    ///   - code: The wire code.
+    ///   - message: The message.
+    ///   - details: Extra context.
+    ///   - status: The HTTP status.
+    public init(code: Code, message: String, details: [String: JSONValue] = [:], status: Int) {
+        self.code = code
+        self.message = message
+        self.details = details
+        self.status = status
+    }
+
+    /// True when the same call may succeed later: the provider was down or slow, not your request.
+    public var isRetryable: Bool {
+        Code.retryable.contains(code) || [502, 503, 504].contains(status)
+    }
+
+    /// `code (HTTP status): message`; never details, keys, tokens or bodies.
+    public var description: String { "\(code.rawValue) (HTTP \(status)): \(message)" }
+}

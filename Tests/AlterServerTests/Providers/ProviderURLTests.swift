@@ -1,0 +1,104 @@
+@testable import AlterServer
+import Fluent
+import Foundation
+import Testing
+
+/// Pure rules: URL templates with per-customer values, and token responses across quirks.
+@Suite("Provider URL templates and token-response parsing")
+struct ProviderURLTests {
+    static func provider(_ id: String) throws -> CatalogProvider {
+        try #require(ProviderCatalogTests.shipped.first { $0.id == id })
+    }
+
+    @Test(
+        "placeholders know where they sit",
+        arguments: [
+            ("https://{shop}.myshopify.com/admin/oauth/authorize", [ProviderURLTemplate.Placeholder(name: "shop", position: .host)]),
+            ("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token", [.init(name: "tenant", position: .path)]),
+            ("{instance_url}", [.init(name: "instance_url", position: .origin)]),
+            ("{instance_url}/services/oauth2/userinfo", [.init(name: "instance_url", position: .origin)]),
+            ("https://x.example.com/a?b={c}", [.init(name: "c", position: .query)]),
+            ("https://api.example.com", []),
+        ])
+    func positions(template: String, expected: [ProviderURLTemplate.Placeholder]) {
+        #expect(ProviderURLTemplate.placeholders(in: template) == expected)
+    }
+
+    @Test(
+        "a config value fills its place only when the pattern and the place allow it",
+        arguments: [
+            ("shopify", "shop", "acme-store", "https://acme-store.myshopify.com/admin/oauth/authorize"),
+            ("shopify", "shop", "evil.com#", nil), ("shopify", "shop", "acme.evil", nil), ("shopify", "shop", "", nil),
+            ("shopify", "shop", "ACME", nil), ("shopify", "shop", "a/b", nil),
+            ("microsoft", "tenant", "common", "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"),
+            ("microsoft", "tenant", "72f988bf-86f1-41af-91ab-2d7cd011db47", "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize"),
+            ("microsoft", "tenant", "contoso.onmicrosoft.com", nil), ("microsoft", "tenant", "common/../evil", nil),
+            ("zendesk", "subdomain", "acme", "https://acme.zendesk.com/oauth/authorizations/new"),
+            ("zendesk", "subdomain", "acme.evil.com/x", nil),
+        ] as [(String, String, String, String?)])
+    func configValues(id: String, name: String, value: String, expected: String?) throws {
+        let provider = try Self.provider(id)
+        #expect((try? ProviderURLTemplate.resolve(provider.authorizationURL, provider: provider, values: [name: value])) == expected)
+        #expect(ProviderURLTemplate.accepts(value, for: name, of: provider) == (expected != nil))
+    }
+
+    @Test("configuring a provider checks its variables the way the URLs will use them")
+    func configureVariables() throws {
+        let microsoft = try Self.provider("microsoft")
+        #expect(try ProvidersCommands.Configure.variables("tenant=common", existing: [:], provider: microsoft) == ["tenant": "common"])
+        #expect(try ProvidersCommands.Configure.variables(nil, existing: ["tenant": "consumers"], provider: microsoft) == ["tenant": "consumers"])
+        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variables(nil, existing: [:], provider: microsoft) }
+        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variables("tenant=evil.example.com", existing: [:], provider: microsoft) }
+        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variables("shop=acme", existing: [:], provider: microsoft) }
+        #expect(try ProvidersCommands.Configure.variables(nil, existing: ["stale": "x"], provider: try Self.provider("github")) == [:])
+    }
+
+    @Test(
+        "token responses across quirks",
+        arguments: [
+            ("github", #"{"access_token":"gho_1","scope":"repo,user","token_type":"bearer"}"#, "application/json", "gho_1", ["repo", "user"]),
+            ("github", "access_token=gho_2&scope=repo%2Cuser&token_type=bearer", "application/x-www-form-urlencoded", "gho_2", ["repo", "user"]),
+            ("slack", #"{"ok":true,"access_token":"xoxb","authed_user":{"access_token":"xoxp","scope":"a,b"}}"#, "application/json", "xoxp", ["a", "b"]),
+            ("google", #"{"access_token":"ya29","scope":"openid email","expires_in":3599}"#, "application/json", "ya29", ["openid", "email"]),
+            ("figma", #"{"access_token":"f","scope":"current_user:read,file_content:read"}"#, "application/json", "f", ["current_user:read", "file_content:read"]),
+            ("google", #"{"access_token":"ya29","scope":["a","b"]}"#, "application/json; charset=utf-8", "ya29", ["a", "b"]),
+        ] as [(String, String, String, String, [String])])
+    func tokenResponses(id: String, body: String, contentType: String, accessToken: String, scopes: [String]) throws {
+        let tokens = try TokenResponseParser.parse(body: Data(body.utf8), contentType: contentType, provider: try Self.provider(id), now: Date())
+        #expect(tokens.accessToken == accessToken)
+        #expect(tokens.scopes == scopes)
+    }
+
+    @Test(
+        "token responses that must store nothing",
+        arguments: [
+            ("github", #"{"error":"bad_verification_code"}"#, "bad_verification_code"),
+            ("slack", #"{"ok":false,"error":"invalid_code"}"#, "invalid_code"),
+            ("slack", #"{"ok":false}"#, "provider_error"),
+            ("github", "<html></html>", "invalid_token_response"),
+            ("github", #"{"access_token":""}"#, "invalid_token_response"),
+            ("github", #"["access_token"]"#, "invalid_token_response"),
+            ("pipedrive", #"{"access_token":"a","api_domain":"https://evil.example.com"}"#, "invalid_token_response"),
+            ("pipedrive", #"{"access_token":"a","api_domain":"https://acme.pipedrive.com.evil.com"}"#, "invalid_token_response"),
+        ])
+    func rejectedTokenResponses(id: String, body: String, error: String) throws {
+        let provider = try Self.provider(id)
+        let thrown = #expect(throws: ProviderError.self) {
+            try TokenResponseParser.parse(body: Data(body.utf8), contentType: "application/json", provider: provider, now: Date())
+        }
+        #expect(thrown?.error == error)
+    }
+
+    @Test("JSON paths read nested fields, array indexes and the first element matching key=value")
+    func jsonPaths() throws {
+        let object = try JSONSerialization.jsonObject(with: Data(#"""
+            {"a":{"b":[{"c":"first","d":false},{"c":"second","d":true,"n":7}]},"id":12}
+            """#.utf8))
+        #expect(JSONPath.string(at: "a.b.0.c", in: object) == "first")
+        #expect(JSONPath.string(at: "a.b.d=true.c", in: object) == "second")
+        #expect(JSONPath.string(at: "a.b.c=first.d", in: object) == "0")
+        #expect(JSONPath.string(at: "a.b.c=third.c", in: object) == nil)
+        #expect(JSONPath.string(at: "id", in: object) == "12")
+        #expect(JSONPath.string(at: "a.b.5.c", in: object) == nil)
+    }
+}

@@ -1,0 +1,190 @@
+@testable import AlterServer
+import Fluent
+import FluentKit
+import Foundation
+import Testing
+import Vapor
+
+@Suite("Calling provider APIs through the vault")
+struct ProxyTests {
+    @Test("an app calls the sandbox API with a grant and gets the provider's answer", arguments: TestDatabase.all)
+    func proxies(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+
+            let response = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID], caller: "calendar-sync")
+
+            #expect(response.status == 200)
+            #expect(response.json["account"] as? String == "alice@sandbox.test")
+            #expect((response.json["events"] as? [Any])?.count == 3)
+            #expect(response.headers.first(name: "Alter-Source") == "upstream")
+            #expect(response.headers.first(name: "Alter-Grant-Id") == grantID)
+
+            let audit = try await vault.get("/v1/audit").json["events"] as? [[String: Any]]
+            let entry = try #require(audit?.first)
+            #expect(entry["action"] as? String == "proxy")
+            #expect(entry["caller"] as? String == "calendar-sync")
+            #expect(entry["method"] as? String == "GET")
+            #expect(entry["host"] as? String == "localhost")
+            #expect(entry["status"] as? Int == 200)
+            #expect(entry["grant_id"] as? String == grantID)
+        }
+    }
+
+    @Test("the provider's status and body pass through, including errors and POST bodies")
+    func passesThrough() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+
+            let notFound = try await vault.proxy(["method": "GET", "url": browser.baseURL + "/sandbox/api/status/418", "grant_id": grantID])
+            #expect(notFound.status == 418)
+            #expect(notFound.headers.first(name: "Alter-Source") == "upstream")
+
+            let echo = try await vault.proxy([
+                "method": "POST", "url": browser.baseURL + "/sandbox/api/echo", "grant_id": grantID,
+                "headers": ["Content-Type": "application/json", "X-Custom": "yes"], "body": "{\"hello\":\"world\"}",
+            ])
+            #expect(echo.status == 200)
+            #expect(echo.json["body"] as? String == "{\"hello\":\"world\"}")
+            #expect(echo.json["method"] as? String == "POST")
+            #expect((echo.json["headers"] as? [String: String])?["x-custom"] == "yes")
+            #expect((echo.json["authorization"] as? [String: Any])?["scheme"] as? String == "Bearer")
+        }
+    }
+
+    @Test("caller-supplied credentials and routing headers are dropped; upstream cookies do not come back")
+    func headerRules() async throws {
+        try await withRunningApp(routes: { app in
+            app.get("upstream", "cookie") { _ -> Response in
+                let response = Response(status: .ok, body: .init(string: "ok"))
+                response.headers.add(name: "Set-Cookie", value: "session=provider-secret; Path=/")
+                response.headers.add(name: "X-Provider", value: "kept")
+                return response
+            }
+        }) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+
+            let echo = try await vault.proxy([
+                "method": "GET", "url": browser.baseURL + "/sandbox/api/echo", "grant_id": grantID,
+                "headers": [
+                    "Authorization": "Bearer stolen", "Cookie": "a=b", "Host": "evil.example.com", "X-Forwarded-For": "1.2.3.4",
+                    "X-Forwarded-Host": "evil", "Forwarded": "for=1.2.3.4", "Proxy-Authorization": "Basic x", "Accept": "application/json",
+                ],
+            ])
+            let received = try #require(echo.json["headers"] as? [String: String])
+            #expect(received["accept"] == "application/json")
+            for dropped in ["cookie", "x-forwarded-for", "x-forwarded-host", "forwarded", "proxy-authorization"] {
+                #expect(received[dropped] == nil, "\(dropped)")
+            }
+            #expect(received["host"]?.hasPrefix("localhost") == true)
+            // The token the vault injected is the grant's, not the caller's.
+            let stored = try #require(try await Grant.find(UUID(uuidString: grantID), on: app.db))
+            #expect((echo.json["authorization"] as? [String: Any])?["present"] as? Bool == true)
+            #expect(try stored.accessToken(using: app.sealer) != "stolen")
+
+            let cookie = try await vault.proxy(["method": "GET", "url": browser.baseURL + "/upstream/cookie", "grant_id": grantID])
+            #expect(cookie.status == 200)
+            #expect(cookie.headers.first(name: "Set-Cookie") == nil)
+            #expect(cookie.headers.first(name: "X-Provider") == "kept")
+        }
+    }
+
+    @Test("refused URLs and header values are refused before any upstream call")
+    func refusals() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+            let base = browser.baseURL
+            let port = URL(string: base)!.port!
+            let before = try #require(try await vault.sandbox()["api_calls"] as? Int)
+
+            let urls = [
+                "https://evil.example.com/sandbox/api/echo", "http://127.0.0.1:\(port)/sandbox/api/echo", "https://localhost:\(port)/sandbox/api/echo",
+                "http://user@localhost:\(port)/sandbox/api/echo", "http://localhost:\(port + 1)/x", "/sandbox/api/echo", "javascript:alert(1)",
+                "http://localhost:\(port)\\@evil.com/", "http://localhost:\(port)/a b", "http://169.254.169.254/latest/meta-data", "file:///etc/passwd",
+                "http://localhost.evil.com:\(port)/",
+            ]
+            for url in urls {
+                let response = try await vault.proxy(["method": "GET", "url": url, "grant_id": grantID])
+                #expect(response.status == 400, "\(url)")
+                #expect((response.json["error"] as? [String: Any])?["code"] as? String == "host_not_allowed", "\(url)")
+                #expect(response.headers.first(name: "Alter-Source") == "vault")
+            }
+            for headers in [["X-Bad": "a\r\nInjected: yes"], ["X-Bad": "a\nb"], ["Bad Name": "x"], ["X-Null": "a\u{0}b"]] {
+                let response = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID, "headers": headers])
+                #expect(response.status == 400)
+                #expect((response.json["error"] as? [String: Any])?["code"] as? String == "invalid_request")
+            }
+            let badMethod = try await vault.proxy(["method": "TRACE", "url": vault.calendarURL, "grant_id": grantID])
+            #expect(badMethod.status == 400)
+            #expect(try await vault.sandbox()["api_calls"] as? Int == before)
+        }
+    }
+
+    @Test("a provider on the public internet may not be pointed at private addresses")
+    func privateAddresses() async throws {
+        try await withRunningApp { app, browser in
+            // A catalog provider whose API host resolves to loopback (as a DNS trick would).
+            var entry = try #require(app.providerCatalog["sandbox"])
+            let httpsBase = browser.baseURL.replacingOccurrences(of: "http://", with: "https://")
+            entry.id = "public-api"
+            entry.allowsPrivateNetwork = false
+            entry.authorizationURL = httpsBase + "/authorize"
+            entry.tokenURL = httpsBase + "/token"
+            entry.revocationURL = nil
+            entry.userinfo = nil
+            entry.issuer = nil
+            entry.apiHosts = [httpsBase]
+            app.providerCatalog = try ProviderCatalog(providers: app.providerCatalog.sorted + [entry])
+            let seeded = try await seedApp(app, providers: ["sandbox", "public-api"])
+            let session = ConnectSession()
+            session.id = UUID()
+            session.$app.id = seeded.id
+            session.tokenHash = "x"
+            session.allowedProviders = ["public-api"]
+            session.origin = "http://localhost:4001"
+            session.expiresAt = Date()
+            session.status = .completed
+            try await session.create(on: app.db)
+            let written = try await GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date()).write(
+                session: session, provider: "public-api", account: .init(identifier: "someone@example.com"),
+                tokens: ProviderTokens(accessToken: "public-token"), requestedScopes: [])
+            let grantID = try written.grant.requireID().uuidString
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+            let before = try #require(try await vault.sandbox()["api_calls"] as? Int)
+
+            let response = try await vault.proxy(["method": "GET", "url": httpsBase + "/sandbox/api/calendar/events", "grant_id": grantID])
+
+            #expect(response.status == 400)
+            #expect((response.json["error"] as? [String: Any])?["code"] as? String == "host_not_allowed")
+            #expect((response.json["error"] as? [String: Any])?["message"] as? String == "The URL is refused: localhost resolves to a private or reserved address.")
+            #expect(try await vault.sandbox()["api_calls"] as? Int == before)
+        }
+    }
+
+    @Test("another app's grant answers exactly like an unknown grant")
+    func otherAppsGrant() async throws {
+        try await withRunningApp { app, browser in
+            let owner = try await seedApp(app, providers: ["sandbox"])
+            let other = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: owner.key).connectGrant()
+            let vault = VaultCalls(browser: browser, key: other.key)
+
+            let foreign = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID])
+            let unknown = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": UUID().uuidString])
+            let malformed = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": "nope"])
+            for response in [foreign, unknown, malformed] {
+                #expect(response.status == 404)
+                #expect(response.json["error"] as? NSDictionary == foreign.json["error"] as? NSDictionary)
+            }
+            #expect(try await vault.get("/v1/grants/\(grantID)").status == 404)
+        }
+    }
+}
