@@ -1,0 +1,81 @@
+@testable import AlterServer
+import Fluent
+import FluentKit
+import Foundation
+import Testing
+import Vapor
+
+/// A second `alter serve` process sharing the test app's PostgreSQL database.
+struct SecondInstance {
+    let process: Process
+    let baseURL: String
+
+    static func start(sharing app: Application) async throws -> SecondInstance {
+        guard case .postgres(let url) = app.alterConfiguration.database, let keys = app.alterConfiguration.encryptionKeys else {
+            throw ConfigurationError("the second instance needs the PostgreSQL lane")
+        }
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AlterProcess.binary)
+        process.arguments = ["serve", "--hostname", "127.0.0.1", "--port", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = url
+        environment["ALTER_ENCRYPTION_KEYS"] = keys
+        // Same public URL as the first instance: providers (the sandbox) live there.
+        environment["ALTER_PUBLIC_URL"] = app.alterConfiguration.publicURL
+        environment["ALTER_SANDBOX"] = "1"
+        environment["ALTER_DATA_DIR"] = app.alterConfiguration.dataDirectory + "/second"
+        environment["LOG_LEVEL"] = "warning"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let instance = SecondInstance(process: process, baseURL: "http://127.0.0.1:\(port)")
+        let probe = TestBrowser(baseURL: instance.baseURL)
+        defer { Task { try? await probe.close() } }
+        for _ in 0..<100 {
+            if (try? await probe.get("/healthz"))?.status == 200 { return instance }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw ConfigurationError("the second instance did not start")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+@Suite("Refresh across server instances", .enabled(if: TestDatabase.postgresURL != nil && FileManager.default.isExecutableFile(atPath: AlterProcess.binary)))
+struct MultiInstanceRefreshTests {
+    @Test("two server processes on one PostgreSQL: 200 simultaneous calls on an expired grant make exactly one refresh")
+    func oneRefreshAcrossInstances() async throws {
+        try await withRunningApp(database: .postgres) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+            // Tokens born within the refresh skew are already "expired" for the vault.
+            try await vault.control(["access_token_ttl": 1])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            try await vault.control(["access_token_ttl": 3600])
+            let second = try await SecondInstance.start(sharing: app)
+            defer { second.stop() }
+            let other = TestBrowser(baseURL: second.baseURL)
+            let otherVault = VaultCalls(browser: other, key: seeded.key)
+            let before = try #require(try await vault.sandbox()["refresh_count"] as? Int)
+
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<200 {
+                    let client = index.isMultiple(of: 2) ? vault : otherVault
+                    group.addTask { try await client.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID]).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            try await other.close()
+
+            #expect(statuses.count == 200)
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+            #expect(try await vault.sandbox()["refresh_count"] as? Int == before + 1)
+        }
+    }
+}
