@@ -279,3 +279,150 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# -- conformance against django-oauth-toolkit (test_conformance_dot.py) -----------------------
+#
+# scripts/dot-server runs django-oauth-toolkit on loopback; the vault knows it only as a
+# custom provider that `alter providers add-custom` added from its RFC 8414 metadata, for an
+# app of its own (so the demo app's sessions, which other tests use, are unchanged).
+
+DOT_ACCESS_TOKEN_SECONDS = 20  # short, so a test can watch the access token expire
+
+
+class DotServer:
+    """A running scripts/dot-server: `config` is its `DOT config:` line."""
+
+    def __init__(self, redirect_uri: str) -> None:
+        self.data_dir = Path(tempfile.mkdtemp(prefix="alter-dot-"))
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.config: dict[str, Any] = {}
+        self.command = [str(REPO / "scripts" / "dot-server"), "--redirect-uri", redirect_uri,
+                        "--data-dir", str(self.data_dir),
+                        "--access-token-seconds", str(DOT_ACCESS_TOKEN_SECONDS)]
+        self.process = subprocess.Popen(
+            self.command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, bufsize=1)
+        threading.Thread(target=self._read_output, name="dot-server-output", daemon=True).start()
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            line = line.rstrip("\n")
+            with self._lock:
+                self._lines.append(line)
+            if line.startswith("DOT config: "):
+                self.config = json.loads(line[len("DOT config: "):])
+                self._ready.set()
+
+    def output(self) -> str:
+        with self._lock:
+            return "\n".join(self._lines)
+
+    def wait_until_ready(self, timeout: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                time.sleep(0.2)
+                raise RuntimeError(f"scripts/dot-server exited with {self.process.returncode}:\n{self.output()}")
+            if self._ready.is_set():
+                try:
+                    if http("GET", self.config["discovery_url"], timeout=2)[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        raise RuntimeError(f"scripts/dot-server was not ready within {timeout:.0f} s:\n{self.output()}")
+
+    def manage(self, *args: str) -> str:
+        """Runs e2e/dot/manage.py against this server's database; returns its output."""
+        python = os.environ.get("DOT_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+        env = dict(os.environ, DOT_DATA_DIR=str(self.data_dir), DOT_PUBLIC_URL=self.config["url"],
+                   DOT_ACCESS_TOKEN_SECONDS=str(DOT_ACCESS_TOKEN_SECONDS))
+        result = subprocess.run([python, "manage.py", *args], cwd=REPO / "e2e" / "dot", env=env,
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout.strip()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dot_server(vault: Vault) -> Iterator[DotServer]:
+    server = DotServer(redirect_uri=f"{vault.url}/oauth/callback")
+    problem = None
+    try:
+        server.wait_until_ready()
+    except RuntimeError as error:
+        problem = str(error)
+    if problem is not None:
+        server.stop()
+        pytest.fail(problem, pytrace=False)
+    yield server
+    server.stop()
+
+
+def alter_cli(vault: Vault, *args: str) -> str:
+    """Runs the `alter` command on the running vault's storage, as its operator would."""
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    if os.environ.get("ALTER_E2E_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
+    env["ALTER_DATA_DIR"] = str(vault.data_dir)
+    env["ALTER_PUBLIC_URL"] = vault.url
+    result = subprocess.run([vault.command[0], *args], env=env, cwd=vault.data_dir,
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise AssertionError(f"alter {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+class DotApp:
+    """An app of the vault whose only provider is the DOT server, added with the CLI."""
+
+    def __init__(self, vault: Vault, dot: DotServer) -> None:
+        self.vault = vault
+        self.dot = dot
+        self.provider = "dot"
+        created = alter_cli(vault, "apps", "create", "--name", "DOT conformance", "--website-url", vault.demo_url)
+        self.app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
+        keys = alter_cli(vault, "keys", "create", "--app", self.app_id)
+        self.key = next(line.strip() for line in keys.splitlines() if line.strip().startswith("ak_"))
+        self.added = alter_cli(
+            vault, "providers", "add-custom", "--app", self.app_id, "--id", self.provider,
+            "--name", "Django OAuth Toolkit", "--discovery-url", dot.config["discovery_url"],
+            "--userinfo-url", dot.config["api_url"], "--account-field", "username", "--email-field", "email",
+            "--api-host", dot.config["url"], "--scopes", "read", "--allow-private-network")
+        alter_cli(vault, "providers", "configure", "--app", self.app_id, "--provider", self.provider,
+                  "--client-id", dot.config["client_id"], "--client-secret", dot.config["client_secret"])
+
+    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Calls the vault's API with this app's key; returns (status, decoded JSON or text)."""
+        status, text = http(method, f"{self.vault.url}{path}", body,
+                            headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def mint(self) -> str:
+        status, body = self.api("POST", "/v1/connect/sessions", {
+            "allowed_providers": [self.provider], "allowed_origin": self.vault.demo_url})
+        assert status == 201, body
+        return body["session_token"]
+
+
+@pytest.fixture(scope="session")
+def dot_app(vault: Vault, dot_server: DotServer) -> DotApp:
+    return DotApp(vault, dot_server)

@@ -29,6 +29,9 @@ public struct AlterConfiguration: Sendable {
     public var sandboxEnabled: Bool
     /// Use `synchronous=NORMAL` instead of `FULL` for SQLite (faster; a power cut may lose the last commits).
     public var sqliteRelaxedDurability: Bool
+    /// Extra API hosts for the sandbox providers (loopback only), so benchmarks can proxy
+    /// to a static upstream: `ALTER_SANDBOX_API_HOSTS=http://127.0.0.1:9000`.
+    public var sandboxExtraAPIHosts: [String] = []
     /// Deliver queued webhooks from a background task (tests turn it off and deliver by hand).
     public var deliversWebhooks = true
     /// False when `publicURL` was derived from the port (then `demo --port` may change it).
@@ -88,6 +91,14 @@ public struct AlterConfiguration: Sendable {
             sqliteRelaxedDurability: environment["ALTER_SQLITE_SYNCHRONOUS"]?.uppercased() == "NORMAL",
             publicURLIsExplicit: environment["ALTER_PUBLIC_URL"] != nil
         )
+        if let hosts = environment["ALTER_SANDBOX_API_HOSTS"] {
+            sandboxExtraAPIHosts = try hosts.split(separator: ",").map { raw in
+                guard let origin = try? AllowedOrigin(parsing: String(raw)), AllowedOrigin.isLoopback(origin.host) else {
+                    throw ConfigurationError("ALTER_SANDBOX_API_HOSTS takes loopback origins like http://127.0.0.1:9000")
+                }
+                return origin.value
+            }
+        }
     }
 
     /// True when the public URL is served over TLS (cookies are then marked `Secure`).

@@ -31,6 +31,7 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.providerCatalog = try ProviderCatalog.make(for: configuration)
     app.useProviderHTTPClient()
     app.refreshGate = RefreshGate()
+    app.useAuditLog()
     app.jwksCache = JWKSCache(client: app.providerHTTP)
 
     if configuration.deliversWebhooks { app.lifecycle.use(WebhookDeliveryLoop()) }
@@ -62,6 +63,14 @@ public func prepareStorage(_ app: Application) async throws {
     if case .sqlite = app.alterConfiguration.database, let sql = app.db as? any SQLDatabase {
         // WAL: one fsync per commit instead of several (DESIGN.md, Storage).
         try await sql.raw("PRAGMA journal_mode=WAL").run()
+        if app.alterConfiguration.sqliteRelaxedDurability {
+            // A per-connection setting: there is one SQLite connection per event loop.
+            for eventLoop in app.eventLoopGroup.makeIterator() {
+                if let connection = app.databases.database(.sqlite, logger: app.logger, on: eventLoop) as? any SQLDatabase {
+                    try await connection.raw("PRAGMA synchronous=NORMAL").run()
+                }
+            }
+        }
     }
     try await app.autoMigrate()
     try await SealedSecretsCheck.verifyAllKeysPresent(db: app.db, sealer: app.sealer)

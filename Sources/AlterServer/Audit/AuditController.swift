@@ -32,6 +32,7 @@ struct AuditController: RouteCollection {
 
     func list(request: Request) async throws -> Page {
         let app = try request.authenticatedApp.app
+        await request.application.auditLog.flush()
         let limit = min(max(request.query[Int.self, at: "limit"] ?? 100, 1), 1000)
         var query = AuditEvent.query(on: request.db).filter(\.$app.$id == (try app.requireID()))
         if let raw = request.query[String.self, at: "grant_id"] {

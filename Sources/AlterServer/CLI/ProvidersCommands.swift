@@ -97,8 +97,11 @@ struct ProvidersCommands: AsyncCommandGroup {
                     rejected.append(CatalogViolation(provider: row.provider, rule: "the stored definition cannot be read"))
                 }
             }
-            for provider in catalog.sorted {
-                var line = "\(provider.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(provider.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(provider.category)"
+            let providers = catalog.sorted
+            let idWidth = max(16, providers.map(\.id.count).max() ?? 0)
+            let nameWidth = max(20, providers.map(\.name.count).max() ?? 0)
+            for provider in providers {
+                var line = "\(provider.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)) \(provider.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)) \(provider.category)"
                 if provider.isCustom { line += "  [custom]" }
                 if let config = configured[provider.id] {
                     line += config.enabled ? "  [configured]" : "  [configured, disabled]"
@@ -106,7 +109,7 @@ struct ProvidersCommands: AsyncCommandGroup {
                 context.console.print(line)
             }
             for violation in rejected {
-                context.console.print("\(violation.provider.padding(toLength: 16, withPad: " ", startingAt: 0)) [custom, unusable: \(violation.rule)]")
+                context.console.print("\(violation.provider.padding(toLength: idWidth, withPad: " ", startingAt: 0)) [custom, unusable: \(violation.rule)]")
             }
         }
     }

@@ -111,9 +111,13 @@ struct ConnectUIController: RouteCollection {
         attempt.expiresAt = now.addingTimeInterval(OAuthAttempt.lifetime)
         try await attempt.create(on: request.db)
 
-        let url = try OAuthClient.authorizationURL(
+        // A provider whose URL variables (tenant, shop) are missing or invalid cannot start.
+        guard let url = try? OAuthClient.authorizationURL(
             provider: provider, config: config, redirectURI: OAuthCallbackController.redirectURI(request.application),
             state: state, pkce: pkce)
+        else {
+            throw HostedPageError(title: "This provider is not set up completely", text: "Ask the app's administrator to finish setting it up, or pick another provider.")
+        }
         let response = request.redirect(to: url, redirectType: .normal)
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")

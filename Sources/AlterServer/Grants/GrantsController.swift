@@ -53,16 +53,18 @@ struct GrantsController: RouteCollection {
             query = query.filter(\.$id ~~ delegated)
         }
         let grants = try await query.sort(\.$createdAt).all()
+        let catalog = try await request.application.providerCatalog.forApp(app.requireID(), on: request.db)
         var infos: [GrantInfo] = []
         for grant in grants {
-            infos.append(try await GrantInfo.load(grant, catalog: request.application.providerCatalog, on: request.db))
+            infos.append(try await GrantInfo.load(grant, catalog: catalog, on: request.db))
         }
         return List(grants: infos)
     }
 
     func show(request: Request) async throws -> GrantInfo {
         let grant = try await find(request)
-        return try await GrantInfo.load(grant, catalog: request.application.providerCatalog, on: request.db)
+        let catalog = try await request.application.providerCatalog.forApp(grant.$app.id, on: request.db)
+        return try await GrantInfo.load(grant, catalog: catalog, on: request.db)
     }
 
     /// Revokes at the provider (RFC 7009) where it can, then forgets the tokens and the grant.
@@ -71,7 +73,7 @@ struct GrantsController: RouteCollection {
         let grantID = try grant.requireID()
         let now = request.application.clock.now()
         let revokedAtProvider = await Self.revokeAtProvider(grant, request: request)
-        let catalog = request.application.providerCatalog
+        let catalog = try await request.application.providerCatalog.forApp(grant.$app.id, on: request.db)
         let caller = request.alterCaller
         try await request.db.transaction { db in
             grant.status = .revoked
@@ -101,7 +103,8 @@ struct GrantsController: RouteCollection {
     /// providers), else the access token. False when the provider has no endpoint or failed.
     static func revokeAtProvider(_ grant: Grant, request: Request) async -> Bool {
         let sealer = request.application.sealer
-        guard let provider = request.application.providerCatalog[grant.provider], let revocationURL = provider.revocationURL,
+        guard let provider = try? await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db),
+            let revocationURL = provider.revocationURL,
             let config = try? await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first(),
             let secret = try? config.clientSecret(using: sealer),
             let token = (try? grant.refreshToken(using: sealer)) ?? (try? grant.accessToken(using: sealer)),

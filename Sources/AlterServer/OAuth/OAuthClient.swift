@@ -11,7 +11,7 @@ struct OAuthClient: Sendable {
     static let maxResponseBytes = 256 * 1024
     static let timeout: TimeAmount = .seconds(10)
     /// GitHub refuses API calls without a User-Agent; Reddit wants a descriptive one.
-    static let userAgent = "AlterVault/1.0 (+https://github.com/alter-vault)"
+    static let userAgent = "AlterVault/1.0"
 
     let http: HTTPClient
     let now: @Sendable () -> Date

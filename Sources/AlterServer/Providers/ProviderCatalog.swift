@@ -98,7 +98,7 @@ struct ProviderCatalog: Sendable {
     static func make(for configuration: AlterConfiguration) throws -> ProviderCatalog {
         var providers = try loadShipped()
         if configuration.sandboxEnabled {
-            providers += SandboxProviders.catalogEntries(publicURL: configuration.publicURL)
+            providers += SandboxProviders.catalogEntries(publicURL: configuration.publicURL, extraAPIHosts: configuration.sandboxExtraAPIHosts)
         }
         return try ProviderCatalog(providers: providers)
     }

@@ -45,10 +45,9 @@ struct ProxyController: RouteCollection {
                 upstream = try await Self.send(method, target, headers: headers, body: body, token: token, request: request)
             }
         }
-        try await AuditEvent(
+        await request.application.auditLog.record(AuditEvent(
             appID: who.appID, grantID: grantID, action: .proxy, caller: who.caller, agent: who.agent, method: method, host: target.host,
-            status: Int(upstream.status.code), at: request.application.clock.now()
-        ).create(on: request.db)
+            status: Int(upstream.status.code), at: request.application.clock.now()))
         return try Self.relay(upstream, grantID: grantID)
     }
 
@@ -68,9 +67,14 @@ struct ProxyController: RouteCollection {
     /// The checked upstream URL: on the provider's API hosts, and on a public address unless
     /// the provider is configured for private networks.
     static func target(_ url: String, for grant: Grant, request: Request) async throws -> ProxyTarget {
-        guard let provider = request.application.providerCatalog[grant.provider] else { throw GrantResolver.notFound }
-        let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first()
-        let values = (config?.variables ?? [:]).merging(grant.variables ?? [:]) { $1 }
+        guard let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
+        else { throw GrantResolver.notFound }
+        // Only templated hosts ({subdomain}) need the app's provider settings.
+        var values = grant.variables ?? [:]
+        if provider.apiHosts.contains(where: { $0.contains("{") }) {
+            let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first()
+            values = (config?.variables ?? [:]).merging(values) { $1 }
+        }
         let hosts = provider.apiHosts.compactMap { try? ProviderURLTemplate.resolve($0, provider: provider, values: values) }
         let target: ProxyTarget
         do {

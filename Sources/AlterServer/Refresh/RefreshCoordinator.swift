@@ -43,7 +43,8 @@ struct RefreshCoordinator {
         if rejected == nil, !Self.needsRefresh(grant, now: now) {
             return (try grant.accessToken(using: sealer), grant)
         }
-        guard grant.sealedRefreshToken != nil, application.providerCatalog[grant.provider]?.refresh != false else {
+        let provider = try await application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: db)
+        guard grant.sealedRefreshToken != nil, provider?.refresh != false else {
             // Nothing to refresh with: use what we have and let the provider decide.
             return (try grant.accessToken(using: sealer), grant)
         }
@@ -72,7 +73,7 @@ struct RefreshCoordinator {
         return try await withCrossInstanceLock(grantID, isPostgres: isPostgres) { tx -> Outcome in
             let now = application.clock.now()
             guard let grant = try await Grant.find(grantID, on: tx), grant.status == .active,
-                let provider = catalog[grant.provider],
+                let provider = try await catalog.provider(grant.provider, forApp: grant.$app.id, on: tx),
                 let config = try await ProviderConfig.query(on: tx).filter(\.$app.$id == grant.$app.id)
                     .filter(\.$provider == grant.provider).first()
             else { return .revoked }
@@ -94,6 +95,8 @@ struct RefreshCoordinator {
                 return try await tx.transaction { tx in
                     try grant.store(tokens, using: sealer)
                     if let scopes = tokens.scopes { grant.scopes = scopes }
+                    // A refresh may move the API host (Salesforce instance_url); keep the rest.
+                    if !tokens.variables.isEmpty { grant.variables = (grant.variables ?? [:]).merging(tokens.variables) { $1 } }
                     try await grant.save(on: tx)
                     try await audit(200, tx)
                     return .fresh

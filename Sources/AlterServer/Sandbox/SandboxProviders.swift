@@ -7,11 +7,15 @@ enum SandboxProviders {
     /// RFC 9207 issuer identifier of the sandbox authorization server.
     static func issuer(publicURL: String) -> String { publicURL + "/sandbox" }
 
-    static func catalogEntries(publicURL: String) -> [CatalogProvider] {
+    static func catalogEntries(publicURL: String, extraAPIHosts: [String] = []) -> [CatalogProvider] {
         [
             entry(id: "sandbox", name: "Sandbox", description: "A built-in test provider: calendar and profile API", publicURL: publicURL),
             entry(id: "sandbox-mail", name: "Sandbox Mail", description: "A second built-in test provider: mailbox API", publicURL: publicURL),
-        ]
+        ].map { entry in
+            var entry = entry
+            entry.apiHosts += extraAPIHosts
+            return entry
+        }
     }
 
     private static func entry(id: String, name: String, description: String, publicURL: String) -> CatalogProvider {

@@ -208,6 +208,22 @@ struct ProviderQuirkTests {
         }
     }
 
+    @Test("a provider config without its URL variable stops at an error page, before any request to the provider")
+    func missingTenant() async throws {
+        try await withProviderDoubles({ app, base, log in
+            [try ProviderDouble("microsoft", app: app, base: base, log: log).entry]
+        }) { app, browser, log in
+            let seeded = try await seedApp(app, providers: ["microsoft"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let start = try await flow.open(try await flow.mint(["allowed_providers": ["microsoft"], "allowed_origin": "http://localhost:4001"]))
+            let page = try await browser.get(try #require(start.scriptData["next"] as? String))
+            #expect(page.status == 400)
+            #expect(page.body.contains("not set up completely"))
+            #expect(log.all.isEmpty)
+            #expect(try await Grant.query(on: app.db).count() == 0)
+        }
+    }
+
     @Test("Salesforce: instance_url from the token response is checked and stored with the grant")
     func salesforceInstanceURL() async throws {
         try await withProviderDoubles({ app, base, log in

@@ -1,0 +1,70 @@
+import Fluent
+import FluentKit
+import Foundation
+import Vapor
+
+/// Writes proxy audit entries in small batches: the first entry starts a short timer, and
+/// everything recorded meanwhile is inserted in one transaction. With SQLite's
+/// `synchronous=FULL` a commit costs an fsync; one per batch instead of one per proxied
+/// call keeps the proxy's added latency small. At most `delay` of entries can be lost in a
+/// crash; reads of the audit log flush first, and so does shutdown.
+actor AuditLog {
+    private var pending: [AuditEvent] = []
+    private var timer: Task<Void, Never>?
+    private let database: @Sendable () -> any Database
+    private let logger: Logger
+    let delay: Duration
+
+    init(delay: Duration = .milliseconds(20), logger: Logger, database: @escaping @Sendable () -> any Database) {
+        self.delay = delay
+        self.logger = logger
+        self.database = database
+    }
+
+    func record(_ event: AuditEvent) {
+        pending.append(event)
+        if timer == nil {
+            timer = Task { [delay] in
+                try? await Task.sleep(for: delay)
+                await self.flush()
+            }
+        }
+    }
+
+    func flush() async {
+        timer = nil
+        let batch = pending
+        pending = []
+        guard !batch.isEmpty else { return }
+        do {
+            try await batch.create(on: database())
+        } catch {
+            logger.error("audit entries could not be written", metadata: ["count": "\(batch.count)", "type": "\(type(of: error))"])
+        }
+    }
+}
+
+extension Application {
+    private enum AuditLogKey: StorageKey { typealias Value = AuditLog }
+
+    /// The batched proxy audit writer (set by `configure(_:with:)`).
+    var auditLog: AuditLog {
+        get {
+            guard let value = storage[AuditLogKey.self] else { fatalError("configure(_:with:) has not run") }
+            return value
+        }
+        set { storage[AuditLogKey.self] = newValue }
+    }
+
+    func useAuditLog() {
+        auditLog = AuditLog(logger: logger, database: { [unowned self] in self.db })
+        lifecycle.use(AuditLogFlush())
+    }
+}
+
+/// Writes what is still pending when the server stops.
+private struct AuditLogFlush: LifecycleHandler {
+    func shutdownAsync(_ application: Application) async {
+        await application.auditLog.flush()
+    }
+}
