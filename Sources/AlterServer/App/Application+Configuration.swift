@@ -15,10 +15,7 @@ extension Application {
 
     /// The configuration this server was started with (set by `configure(_:with:)`).
     public var alterConfiguration: AlterConfiguration {
-        get {
-            guard let value = storage[ConfigurationKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(ConfigurationKey.self) }
         set { storage[ConfigurationKey.self] = newValue }
     }
 

@@ -49,10 +49,7 @@ extension Application {
 
     /// The batched proxy audit writer (set by `configure(_:with:)`).
     var auditLog: AuditLog {
-        get {
-            guard let value = storage[AuditLogKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(AuditLogKey.self) }
         set { storage[AuditLogKey.self] = newValue }
     }
 

@@ -111,19 +111,6 @@ struct GrantsController: RouteCollection {
             let url = try? ProviderURLTemplate.resolve(revocationURL, provider: provider, values: (config.variables ?? [:]).merging(grant.variables ?? [:]) { $1 })
         else { return false }
         let hint = (try? grant.refreshToken(using: sealer)) != nil ? "refresh_token" : "access_token"
-        var outgoing = HTTPClientRequest(url: url)
-        outgoing.method = .POST
-        outgoing.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        var fields = [("token", token), ("token_type_hint", hint)]
-        if provider.clientAuth == .basic {
-            let credentials = "\(FormEncoding.escape(config.clientID)):\(FormEncoding.escape(secret))"
-            outgoing.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
-        } else {
-            fields += [("client_id", config.clientID), ("client_secret", secret)]
-        }
-        outgoing.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
-        guard let response = try? await request.application.providerHTTP.execute(outgoing, timeout: .seconds(10)) else { return false }
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        return (200..<300).contains(Int(response.status.code))
+        return await request.application.oauthClient.revoke(token, hint: hint, url: url, provider: provider, config: config, clientSecret: secret)
     }
 }

@@ -6,10 +6,7 @@ extension Application {
 
     /// Cached JWKS documents for user-token verification (set by `configure(_:with:)`).
     var jwksCache: JWKSCache {
-        get {
-            guard let value = storage[JWKSCacheKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(JWKSCacheKey.self) }
         set { storage[JWKSCacheKey.self] = newValue }
     }
 

@@ -7,10 +7,7 @@ extension Application {
     /// The HTTP client for talking to providers. Unlike Vapor's shared client it never
     /// follows redirects: a redirect would carry a token or a client secret elsewhere.
     var providerHTTP: HTTPClient {
-        get {
-            guard let value = storage[ProviderHTTPKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(ProviderHTTPKey.self) }
         set { storage[ProviderHTTPKey.self] = newValue }
     }
 

@@ -75,12 +75,7 @@ struct OAuthClient: Sendable {
         request.method = .POST
         request.headers.add(name: "Accept", value: "application/json")
         var parameters = parameters
-        if provider.clientAuth == .basic || provider.has(.basicAuthJSONBody) {
-            let credentials = "\(FormEncoding.escape(config.clientID)):\(FormEncoding.escape(clientSecret))"
-            request.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
-        } else {
-            parameters += [("client_id", config.clientID), ("client_secret", clientSecret)]
-        }
+        Self.authenticate(&request, &parameters, basic: provider.clientAuth == .basic || provider.has(.basicAuthJSONBody), clientID: config.clientID, clientSecret: clientSecret)
         if provider.tokenRequestFormat == .json || provider.has(.basicAuthJSONBody) {
             let object = Dictionary(parameters, uniquingKeysWith: { _, last in last })
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -98,6 +93,31 @@ struct OAuthClient: Sendable {
                 isTransient: status >= 500 || status == 429)
         }
         return try TokenResponseParser.parse(body: body, contentType: contentType, provider: provider, now: now())
+    }
+
+    /// RFC 7009: asks the provider to revoke `token`. True when it said yes (2xx).
+    func revoke(_ token: String, hint: String, url: String, provider: CatalogProvider, config: ProviderConfig, clientSecret: String) async -> Bool {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        var fields = [("token", token), ("token_type_hint", hint)]
+        Self.authenticate(&request, &fields, basic: provider.clientAuth == .basic, clientID: config.clientID, clientSecret: clientSecret)
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
+        guard let (status, _, _) = try? await send(request) else { return false }
+        return (200..<300).contains(status)
+    }
+
+    /// Client authentication (RFC 6749 §2.3.1): HTTP Basic with form-encoded id and secret,
+    /// or both in the body.
+    private static func authenticate(
+        _ request: inout HTTPClientRequest, _ fields: inout [(String, String)], basic: Bool, clientID: String, clientSecret: String
+    ) {
+        if basic {
+            let credentials = "\(FormEncoding.escape(clientID)):\(FormEncoding.escape(clientSecret))"
+            request.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+        } else {
+            fields += [("client_id", clientID), ("client_secret", clientSecret)]
+        }
     }
 
     /// Reads the account behind a token from the provider's userinfo endpoint.

@@ -6,10 +6,7 @@ extension Application {
 
     /// The provider catalog loaded at start-up (set by `configure(_:with:)`).
     var providerCatalog: ProviderCatalog {
-        get {
-            guard let value = storage[CatalogKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(CatalogKey.self) }
         set { storage[CatalogKey.self] = newValue }
     }
 }

@@ -5,10 +5,7 @@ extension Application {
 
     /// The in-process half of one-refresh-at-a-time (set by `configure(_:with:)`).
     var refreshGate: RefreshGate {
-        get {
-            guard let value = storage[RefreshGateKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(RefreshGateKey.self) }
         set { storage[RefreshGateKey.self] = newValue }
     }
 }

@@ -6,10 +6,7 @@ extension Application {
 
     /// Encrypts and decrypts secrets at rest (set by `configure(_:with:)`).
     var sealer: Sealer {
-        get {
-            guard let value = storage[SealerKey.self] else { fatalError("configure(_:with:) has not run") }
-            return value
-        }
+        get { requiredService(SealerKey.self) }
         set { storage[SealerKey.self] = newValue }
     }
 }
