@@ -8,6 +8,9 @@ import Vapor
 /// The one wiring place: databases, migrations, services and routes for a configuration.
 public func configure(_ app: Application, with configuration: AlterConfiguration) async throws {
     app.alterConfiguration = configuration
+    // Vapor's trace output prints raw request heads: app keys, session tokens, OAuth codes.
+    // Debug is as verbose as the server gets.
+    if app.logger.logLevel < .debug { app.logger.logLevel = .debug }
     app.http.server.configuration.hostname = configuration.hostname
     app.http.server.configuration.port = configuration.port
     // The default server header and request logging stay; URLs of /connect carry a token

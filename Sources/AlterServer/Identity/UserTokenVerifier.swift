@@ -46,7 +46,8 @@ struct UserTokenVerifier: Sendable {
         let keys = try await keyCollection(for: app)
         let claims: Claims
         do {
-            claims = try await keys.verify(token, as: Claims.self)
+            // Tokens without a `kid` are tried against every key of the JWKS.
+            claims = try await keys.verify(token, as: Claims.self, iteratingKeys: true)
         } catch {
             throw reject("the signature does not verify with the app's keys")
         }
