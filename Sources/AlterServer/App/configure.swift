@@ -16,6 +16,8 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     // The default server header and request logging stay; URLs of /connect carry a token
     // only until the first redirect, and RequestRedactionMiddleware keeps it out of logs.
     app.middleware = Middlewares()
+    let inFlight = InFlightRequests()
+    app.middleware.use(inFlight)
     app.middleware.use(RequestRedactionMiddleware())
     app.middleware.use(APIErrorMiddleware())
 
@@ -41,6 +43,9 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
 
     try routes(app)
     registerCommands(app)
+    // Registered last so it shuts down first: requests finish before the audit log's final
+    // flush and before the databases close.
+    app.lifecycle.use(inFlight)
 }
 
 private func configureDatabase(_ app: Application, _ configuration: AlterConfiguration) throws {

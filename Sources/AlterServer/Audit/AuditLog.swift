@@ -11,11 +11,11 @@ import Vapor
 actor AuditLog {
     private var pending: [AuditEvent] = []
     private var timer: Task<Void, Never>?
-    private let database: @Sendable () -> any Database
+    private let database: @Sendable () -> (any Database)?
     private let logger: Logger
     let delay: Duration
 
-    init(delay: Duration = .milliseconds(20), logger: Logger, database: @escaping @Sendable () -> any Database) {
+    init(delay: Duration = .milliseconds(20), logger: Logger, database: @escaping @Sendable () -> (any Database)?) {
         self.delay = delay
         self.logger = logger
         self.database = database
@@ -37,7 +37,8 @@ actor AuditLog {
         pending = []
         guard !batch.isEmpty else { return }
         do {
-            try await batch.create(on: database())
+            guard let db = database() else { throw ConfigurationError("the database is closed") }
+            try await batch.create(on: db)
         } catch {
             logger.error("audit entries could not be written", metadata: ["count": "\(batch.count)", "type": "\(type(of: error))"])
         }
@@ -54,7 +55,10 @@ extension Application {
     }
 
     func useAuditLog() {
-        auditLog = AuditLog(logger: logger, database: { [unowned self] in self.db })
+        // Optional, not `db`: a late flush after shutdown must fail softly, not trap.
+        auditLog = AuditLog(logger: logger, database: { [weak self] in
+            self.flatMap { $0.databases.database(logger: $0.logger, on: $0.eventLoopGroup.any()) }
+        })
         lifecycle.use(AuditLogFlush())
     }
 }
