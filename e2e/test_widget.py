@@ -234,7 +234,7 @@ def test_messages_from_the_wrong_origin_or_with_the_wrong_nonce_are_ignored(vaul
     forged = {"type": "alter:result", "nonce": nonce, "grants": [fake_grant]}
 
     # The right nonce from the wrong origin and window (the app page itself).
-    page.evaluate("(message) => window.postMessage(message, '*')", forged)
+    page.evaluate("(message) => window.postMessage(message, window.location.origin)", forged)
     # The right origin and window (the vault's page in the popup), the wrong nonce.
     popup.evaluate("([message, origin]) => window.opener.postMessage(message, origin)",
                    [{**forged, "nonce": "A" * 22}, vault.demo_url])

@@ -10,7 +10,7 @@ import Logging
 ///
 /// ```swift
 /// let vault = AlterVault(
-///     apiKey: Environment.get("ALTER_API_KEY")!,
+///     apiKey: settings.alterAPIKey,  // from your configuration, never from the browser
 ///     caller: "calendar-sync",
 ///     baseURL: "https://vault.example.com")
 /// let session = try await vault.createConnectSession(allowedProviders: ["google"])

@@ -101,6 +101,11 @@ public struct AlterConfiguration: Sendable {
         }
     }
 
+    /// Vapor's environment name: `ALTER_ENV`, else `production`.
+    public static func environmentName(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment["ALTER_ENV"] ?? "production"
+    }
+
     /// True when the public URL is served over TLS (cookies are then marked `Secure`).
     var isHTTPS: Bool { publicURL.hasPrefix("https://") }
 }

@@ -36,6 +36,7 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.providerCatalog = try ProviderCatalog.make(for: configuration)
     app.useProviderHTTPClient()
     app.refreshGate = RefreshGate()
+    app.appKeyCache = AppKeyCache()
     app.useAuditLog()
     app.jwksCache = JWKSCache(client: app.providerHTTP)
 

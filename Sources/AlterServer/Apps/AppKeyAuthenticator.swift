@@ -38,18 +38,25 @@ struct AppKeyAuthenticator: AsyncMiddleware {
         guard SecretToken.isWellFormed(bearer, prefix: APIKey.prefix) else {
             throw APIError.unauthorized("The app key is malformed.")
         }
-        guard let key = try await APIKey.query(on: request.db).filter(\.$keyHash == SecretToken.hash(bearer)).with(\.$app).first()
+        let keyHash = SecretToken.hash(bearer)
+        let now = request.application.clock.now()
+        if let cached = request.application.appKeyCache.lookup(keyHash, now: now) {
+            request.storage[AuthenticatedAppKey.self] = cached
+            return try await next.respond(to: request)
+        }
+        guard let key = try await APIKey.query(on: request.db).filter(\.$keyHash == keyHash).with(\.$app).first()
         else {
             throw APIError.unauthorized("The app key is not recognised.")
         }
         guard key.revokedAt == nil else { throw APIError.unauthorized("The app key has been revoked.") }
-        let now = request.application.clock.now()
         // Record use at most once a minute: a write per request would serialise SQLite.
         if key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
             key.lastUsedAt = now
             try await key.update(on: request.db)
         }
-        request.storage[AuthenticatedAppKey.self] = AuthenticatedApp(app: key.app, keyID: try key.requireID())
+        let authenticated = AuthenticatedApp(app: key.app, keyID: try key.requireID())
+        request.application.appKeyCache.store(authenticated, for: keyHash, now: now)
+        request.storage[AuthenticatedAppKey.self] = authenticated
         return try await next.respond(to: request)
     }
 }

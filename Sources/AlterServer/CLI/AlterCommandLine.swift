@@ -10,7 +10,7 @@ public enum AlterCommandLine {
 
     /// Runs one command and returns the process exit status.
     public static func run(arguments: [String]) async -> Int32 {
-        var environment = Environment(name: ProcessInfo.processInfo.environment["ALTER_ENV"] ?? "production", arguments: arguments)
+        var environment = Environment(name: AlterConfiguration.environmentName(), arguments: arguments)
         // `--log <level>` or LOG_LEVEL; Vapor's default for production is `notice`.
         try? LoggingSystem.bootstrap(from: &environment)
         let app: Application

@@ -48,4 +48,20 @@ struct AppKeyTests {
             #expect(key.lastUsedAt != nil)
         }
     }
+
+    @Test("a revoked key stops working within five seconds on an instance that had just verified it")
+    func revocationReachesCache() async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app)
+            #expect(try await app.mintSession(key: seeded.key, body: [:]).status == .created)
+            try await APIKey.query(on: app.db).filter(\.$app.$id == seeded.id).set(\.$revokedAt, to: Date()).update()
+            let later = Date().addingTimeInterval(AppKeyCache.lifetime + 1)
+            app.clock = VaultClock(now: { later })
+
+            let response = try await app.mintSession(key: seeded.key, body: [:])
+
+            #expect(response.status == .unauthorized)
+            #expect(response.errorCode == "unauthorized")
+        }
+    }
 }
