@@ -55,37 +55,33 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
         return error.code, error.read().decode("utf-8", "replace")
 
 
-class Vault:
-    """A running `alter demo`: the vault at `url`, the demo app at `demo_url`."""
+def alter_env(data_dir: Path, public_url: str) -> dict[str, str]:
+    """The environment an `alter` process of these tests runs with."""
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)  # a stray one would point the vault at a real database
+    if os.environ.get("ALTER_E2E_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
+    env["ALTER_DATA_DIR"] = str(data_dir)
+    env["ALTER_PUBLIC_URL"] = public_url
+    return env
 
-    def __init__(self, binary: Path) -> None:
-        self.port = free_port()
-        self.demo_port = free_port()
-        while self.demo_port == self.port:
-            self.demo_port = free_port()
-        self.url = f"http://localhost:{self.port}"
-        self.demo_url = f"http://localhost:{self.demo_port}"
-        self.app_key: str | None = None
-        self.data_dir = Path(tempfile.mkdtemp(prefix="alter-e2e-"))
+
+class ServerProcess:
+    """A server started for the tests: its output is collected line by line (for failure
+    reports and for the lines it announces itself with), and `stop()` ends it and removes
+    its data directory."""
+
+    def __init__(self, data_prefix: str) -> None:
+        self.data_dir = Path(tempfile.mkdtemp(prefix=data_prefix))
         self._lines: list[str] = []
         self._lock = threading.Lock()
 
-        env = dict(os.environ)
-        env.pop("DATABASE_URL", None)  # a stray one would point the demo at a real database
-        if os.environ.get("ALTER_E2E_DATABASE_URL"):
-            env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
-        env["ALTER_DATA_DIR"] = str(self.data_dir)
-        env["ALTER_PUBLIC_URL"] = self.url
-        self.command = [str(binary), "demo", "--hostname", "127.0.0.1",
-                        "--port", str(self.port), "--demo-port", str(self.demo_port)]
+    def _start(self, command: list[str], name: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+        self.command = command
         self.process = subprocess.Popen(
-            self.command, env=env, cwd=self.data_dir,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1,
-        )
-        threading.Thread(target=self._read_output, name="alter-demo-output", daemon=True).start()
-
-    # -- output -----------------------------------------------------------------------
+            command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, bufsize=1)
+        threading.Thread(target=self._read_output, name=name, daemon=True).start()
 
     def _read_output(self) -> None:
         assert self.process.stdout is not None
@@ -93,21 +89,55 @@ class Vault:
             line = line.rstrip("\n")
             with self._lock:
                 self._lines.append(line)
-            if self.app_key is None:
-                match = re.search(r"App key:\s*(\S+)", line)
-                if match:
-                    self.app_key = match.group(1)
-            match = re.search(r"Alter Vault:\s*(http\S+)", line)
-            if match:
-                self.url = match.group(1).rstrip("/")
-            match = re.search(r"Demo app:\s*(http\S+)", line)
-            if match:
-                self.demo_url = match.group(1).rstrip("/")
+            self._on_line(line)
+
+    def _on_line(self, line: str) -> None:
+        """Reads what a server announces (URLs, keys, configuration)."""
 
     def output(self) -> str:
         """Everything the process printed so far (stdout and stderr)."""
         with self._lock:
             return "\n".join(self._lines)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class Vault(ServerProcess):
+    """A running `alter demo`: the vault at `url`, the demo app at `demo_url`."""
+
+    def __init__(self, binary: Path) -> None:
+        super().__init__("alter-e2e-")
+        self.port = free_port()
+        self.demo_port = free_port()
+        while self.demo_port == self.port:
+            self.demo_port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.demo_url = f"http://localhost:{self.demo_port}"
+        self.app_key: str | None = None
+
+        env = alter_env(self.data_dir, self.url)
+        self._start([str(binary), "demo", "--hostname", "127.0.0.1", "--port", str(self.port), "--demo-port", str(self.demo_port)],
+                    name="alter-demo-output", cwd=self.data_dir, env=env)
+
+    def _on_line(self, line: str) -> None:
+        if self.app_key is None:
+            match = re.search(r"App key:\s*(\S+)", line)
+            if match:
+                self.app_key = match.group(1)
+        match = re.search(r"Alter Vault:\s*(http\S+)", line)
+        if match:
+            self.url = match.group(1).rstrip("/")
+        match = re.search(r"Demo app:\s*(http\S+)", line)
+        if match:
+            self.demo_url = match.group(1).rstrip("/")
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -132,16 +162,6 @@ class Vault:
         raise RuntimeError(
             f"`{' '.join(self.command)}` was not ready within {timeout:.0f} s "
             f"({last_problem}). Its output:\n{self.output()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # -- API helpers ------------------------------------------------------------------
 
@@ -290,36 +310,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 DOT_ACCESS_TOKEN_SECONDS = 20  # short, so a test can watch the access token expire
 
 
-class DotServer:
+class DotServer(ServerProcess):
     """A running scripts/dot-server: `config` is its `DOT config:` line."""
 
     def __init__(self, redirect_uri: str) -> None:
-        self.data_dir = Path(tempfile.mkdtemp(prefix="alter-dot-"))
-        self._lines: list[str] = []
-        self._lock = threading.Lock()
+        super().__init__("alter-dot-")
         self._ready = threading.Event()
         self.config: dict[str, Any] = {}
-        self.command = [str(REPO / "scripts" / "dot-server"), "--redirect-uri", redirect_uri,
-                        "--data-dir", str(self.data_dir),
-                        "--access-token-seconds", str(DOT_ACCESS_TOKEN_SECONDS)]
-        self.process = subprocess.Popen(
-            self.command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, bufsize=1)
-        threading.Thread(target=self._read_output, name="dot-server-output", daemon=True).start()
+        self._start([str(REPO / "scripts" / "dot-server"), "--redirect-uri", redirect_uri,
+                     "--data-dir", str(self.data_dir), "--access-token-seconds", str(DOT_ACCESS_TOKEN_SECONDS)],
+                    name="dot-server-output", cwd=REPO)
 
-    def _read_output(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            line = line.rstrip("\n")
-            with self._lock:
-                self._lines.append(line)
-            if line.startswith("DOT config: "):
-                self.config = json.loads(line[len("DOT config: "):])
-                self._ready.set()
-
-    def output(self) -> str:
-        with self._lock:
-            return "\n".join(self._lines)
+    def _on_line(self, line: str) -> None:
+        if line.startswith("DOT config: "):
+            self.config = json.loads(line[len("DOT config: "):])
+            self._ready.set()
 
     def wait_until_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
@@ -347,15 +352,6 @@ class DotServer:
             raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout.strip()
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -375,13 +371,7 @@ def dot_server(vault: Vault) -> Iterator[DotServer]:
 
 def alter_cli(vault: Vault, *args: str) -> str:
     """Runs the `alter` command on the running vault's storage, as its operator would."""
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    if os.environ.get("ALTER_E2E_DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
-    env["ALTER_DATA_DIR"] = str(vault.data_dir)
-    env["ALTER_PUBLIC_URL"] = vault.url
-    result = subprocess.run([vault.command[0], *args], env=env, cwd=vault.data_dir,
+    result = subprocess.run([vault.command[0], *args], env=alter_env(vault.data_dir, vault.url), cwd=vault.data_dir,
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise AssertionError(f"alter {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}")

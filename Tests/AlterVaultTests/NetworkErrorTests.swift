@@ -25,7 +25,8 @@ struct NetworkErrorTests {
                 try await vault.request(.GET, "https://example.com/", grantID: "g")
             }
             #expect(error.reason == .timedOut)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Far below the 30 s default, with room for a loaded CI machine: it did not hang.
+            #expect(ContinuousClock.now - started < .seconds(15))
         }
     }
 

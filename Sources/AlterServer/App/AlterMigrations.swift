@@ -18,5 +18,6 @@ enum AlterMigrations {
         SandboxAuthorizationCode.Migration(),
         SandboxToken.Migration(),
         CustomProvider.Migration(),
+        OAuthAttempt.AddFinishedAt(),
     ]
 }

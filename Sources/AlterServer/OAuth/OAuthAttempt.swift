@@ -18,6 +18,10 @@ final class OAuthAttempt: Model, @unchecked Sendable {
     @Field(key: "browser_hash") var browserHash: String
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "consumed_at") var consumedAt: Date?
+    /// Set when the callback has finished with this attempt (stored a grant or failed).
+    /// Until then the attempt is "in progress", also while the callback is still talking to
+    /// the provider after consuming the state.
+    @OptionalField(key: "finished_at") var finishedAt: Date?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
     init() {}
@@ -44,6 +48,17 @@ final class OAuthAttempt: Model, @unchecked Sendable {
 
         func revert(on database: any Database) async throws {
             try await database.schema(OAuthAttempt.schema).delete()
+        }
+    }
+
+    /// Adds `finished_at` (see `finishedAt`).
+    struct AddFinishedAt: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(OAuthAttempt.schema).field("finished_at", .datetime).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(OAuthAttempt.schema).deleteField("finished_at").update()
         }
     }
 }

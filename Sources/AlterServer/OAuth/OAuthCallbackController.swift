@@ -30,6 +30,20 @@ struct OAuthCallbackController: RouteCollection {
         else {
             throw refused
         }
+        // Whatever happens next, the attempt is over once this returns (the result endpoint
+        // reports an attempt in progress until then).
+        do {
+            let response = try await complete(attempt, session: session, request: request, now: now)
+            try await Self.markFinished(attempt, at: now, on: request.db)
+            return response
+        } catch {
+            try? await Self.markFinished(attempt, at: now, on: request.db)
+            throw error
+        }
+    }
+
+    /// After a valid, consumed `state`: the provider's answer, the token exchange, the grant.
+    private func complete(_ attempt: OAuthAttempt, session: ConnectSession, request: Request, now: Date) async throws -> Response {
         let flow = request.redirect(to: ConnectUIController.flowPath(try session.requireID()) + "?connected=" + FormEncoding.escape(attempt.provider), redirectType: .normal)
         let done = request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
         let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
@@ -83,6 +97,11 @@ struct OAuthCallbackController: RouteCollection {
             try await SessionOutcome.complete(session, at: now, on: request.db)
         }
         return flow
+    }
+
+    static func markFinished(_ attempt: OAuthAttempt, at now: Date, on db: any Database) async throws {
+        attempt.finishedAt = now
+        try await attempt.update(on: db)
     }
 
     static func providerError(_ details: [String: String]) -> APIError {

@@ -49,8 +49,10 @@ struct SessionResultController: RouteCollection {
             body.status = .expired
             body.error = .init(code: expired.code.rawValue, message: expired.message, details: nil)
         case .pending:
+            // Started and not finished: the user is at the provider, or the callback is
+            // still exchanging the code.
             body.oauthInProgress = try await OAuthAttempt.query(on: request.db)
-                .filter(\.$session.$id == session.requireID()).filter(\.$consumedAt == nil)
+                .filter(\.$session.$id == session.requireID()).filter(\.$finishedAt == nil)
                 .filter(\.$expiresAt > now).count() > 0
         }
         let response = Response(status: .ok)

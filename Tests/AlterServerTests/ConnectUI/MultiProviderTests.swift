@@ -61,9 +61,27 @@ struct MultiProviderTests {
             #expect(before.json["status"] as? String == "pending")
             #expect(before.json["oauth_in_progress"] as? Bool == false)
 
-            _ = try await flow.startOAuth(from: start)
+            let consent = try await flow.startOAuth(from: start)
             let during = try await flow.result(token)
             #expect(during.json["oauth_in_progress"] as? Bool == true)
+
+            // Still in progress while the callback exchanges the code (a slow provider):
+            // a widget polling now must keep waiting, not report an exit.
+            let form = HTMLForm(html: consent.body)
+            let decision = try await browser.postForm(form.action ?? "/sandbox/oauth/decision", form.fields + [form.button(id: "allow")!])
+            let callback = try #require(decision.location)
+            _ = try await browser.postJSON("/sandbox/control", ["slow_ms": 1500])
+            let finishing = Task { try await browser.get(callback) }
+            try await Task.sleep(for: .milliseconds(500))
+            let poller = TestBrowser(baseURL: browser.baseURL)
+            let whileExchanging = try await ConnectFlow(app: app, browser: poller, key: seeded.key).result(token)
+            #expect(whileExchanging.json["status"] as? String == "pending")
+            #expect(whileExchanging.json["oauth_in_progress"] as? Bool == true)
+            _ = try await finishing.value
+            let after = try await ConnectFlow(app: app, browser: poller, key: seeded.key).result(token)
+            #expect(after.json["status"] as? String == "completed")
+            #expect(after.json["oauth_in_progress"] as? Bool == false)
+            try await poller.close()
         }
     }
 

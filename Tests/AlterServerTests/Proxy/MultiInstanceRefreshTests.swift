@@ -54,8 +54,9 @@ struct MultiInstanceRefreshTests {
         try await withRunningApp(database: .postgres) { app, browser in
             let seeded = try await seedApp(app, providers: ["sandbox"])
             let vault = VaultCalls(browser: browser, key: seeded.key)
-            // Tokens born within the refresh skew are already "expired" for the vault.
-            try await vault.control(["access_token_ttl": 1])
+            // A token that lives 30 s is inside the vault's 60 s refresh skew: due for refresh
+            // at once, yet still valid at the sandbox while the connect flow reads userinfo.
+            try await vault.control(["access_token_ttl": 30])
             let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
             try await vault.control(["access_token_ttl": 3600])
             let second = try await SecondInstance.start(sharing: app)

@@ -20,7 +20,8 @@ func connect(_ vault: RunningVault, userToken: String? = nil, account: String = 
 /// Connects a grant whose access token then expires while the provider refuses its refresh
 /// token (the user revoked the app there): the vault's next refresh fails with `invalid_grant`.
 func connectThenRevokeAtProvider(_ vault: RunningVault) async throws -> String {
-    try await vault.sandboxControl(["access_token_ttl": 1])
+    // Short enough to expire once the clock moves; long enough to survive the connect flow.
+    try await vault.sandboxControl(["access_token_ttl": 30])
     let grantID = try await connect(vault)
     try await vault.sandboxControl(["revoke_refresh": true])
     vault.clock.advance(by: 120)
