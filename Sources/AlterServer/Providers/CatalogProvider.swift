@@ -47,6 +47,17 @@ struct CatalogProvider: Codable, Sendable, Equatable {
         case userinfo
     }
 
+    struct APIAuth: Codable, Sendable, Equatable {
+        var header: String
+        var prefix: String
+    }
+
+    /// The header name and value an API call carries the access token in.
+    func apiAuthorization(_ accessToken: String) -> (name: String, value: String) {
+        guard let apiAuth else { return ("Authorization", "Bearer " + accessToken) }
+        return (apiAuth.header, apiAuth.prefix + accessToken)
+    }
+
     enum ClientAuth: String, Codable, Sendable, CaseIterable {
         case basic = "client_secret_basic"
         case post = "client_secret_post"
@@ -87,6 +98,9 @@ struct CatalogProvider: Codable, Sendable, Equatable {
     var docsURL: String?
     /// RFC 9207: the `iss` value the provider sends on its authorization response, when known.
     var issuer: String?
+    /// How API calls carry the token, when not `Authorization: Bearer <token>` (Shopify:
+    /// `X-Shopify-Access-Token: <token>`). Used by the proxy.
+    var apiAuth: APIAuth?
     /// Only built-in test providers (the sandbox) and custom providers an admin explicitly
     /// marked for loopback testing may use http and live on loopback or private addresses.
     /// Never read from the catalog file.
@@ -108,6 +122,7 @@ struct CatalogProvider: Codable, Sendable, Equatable {
         case apiHosts = "api_hosts"
         case docsURL = "docs_url"
         case issuer
+        case apiAuth = "api_auth"
     }
 
     func has(_ quirk: ProviderQuirk) -> Bool { quirks.contains(quirk.rawValue) }

@@ -91,6 +91,12 @@ enum CatalogRules {
             if let problem = userinfoProblem(userinfo) { throw fail("userinfo \(problem)") }
         }
 
+        if let apiAuth = provider.apiAuth {
+            guard isHeaderName(apiAuth.header), !hasControlCharacters(apiAuth.prefix), apiAuth.prefix.count <= 32 else {
+                throw fail("api_auth needs a header name and a short prefix without control characters")
+            }
+        }
+
         // Quirks: known names, and each one's fields present.
         for quirk in provider.quirks where ProviderQuirk(rawValue: quirk) == nil {
             throw fail("unknown quirk '\(quirk)' (the code knows: \(ProviderQuirk.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -30,19 +30,24 @@ struct ProxyController: RouteCollection {
         let body = try Self.body(of: call)
         let grant = try await GrantResolver(request: request, app: app).resolve(call.reference)
         let grantID = try grant.requireID()
-        let target = try await Self.target(call.url, for: grant, request: request)
+        guard let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
+        else { throw GrantResolver.notFound }
+        let target = try await Self.target(call.url, for: grant, provider: provider, request: request)
+        // The provider's token header is the vault's to set, whatever its name.
+        let auth = provider.apiAuthorization("")
+        let forwarded = headers.filter { $0.0.lowercased() != auth.name.lowercased() }
 
         let who = RefreshCoordinator.AuditContext(appID: try app.requireID(), caller: request.alterCaller, agent: call.agent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
-        var upstream = try await Self.send(method, target, headers: headers, body: body, token: token, request: request)
+        var upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), request: request)
         if upstream.status == .unauthorized, current.sealedRefreshToken != nil {
             // The provider refused the token early (revoked, clock skew): refresh once and retry.
             _ = try? await upstream.body.collect(upTo: 64 * 1024)
             let refreshed = try await coordinator.accessToken(for: current, rejected: token)
             if refreshed.token != token {
                 (token, current) = refreshed
-                upstream = try await Self.send(method, target, headers: headers, body: body, token: token, request: request)
+                upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), request: request)
             }
         }
         await request.application.auditLog.record(AuditEvent(
@@ -66,9 +71,7 @@ struct ProxyController: RouteCollection {
 
     /// The checked upstream URL: on the provider's API hosts, and on a public address unless
     /// the provider is configured for private networks.
-    static func target(_ url: String, for grant: Grant, request: Request) async throws -> ProxyTarget {
-        guard let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
-        else { throw GrantResolver.notFound }
+    static func target(_ url: String, for grant: Grant, provider: CatalogProvider, request: Request) async throws -> ProxyTarget {
         // Only templated hosts ({subdomain}) need the app's provider settings.
         var values = grant.variables ?? [:]
         if provider.apiHosts.contains(where: { $0.contains("{") }) {
@@ -93,12 +96,13 @@ struct ProxyController: RouteCollection {
     }
 
     static func send(
-        _ method: String, _ target: ProxyTarget, headers: [(String, String)], body: ByteBuffer?, token: String, request: Request
+        _ method: String, _ target: ProxyTarget, headers: [(String, String)], body: ByteBuffer?,
+        authorization: (name: String, value: String), request: Request
     ) async throws -> HTTPClientResponse {
         var upstream = HTTPClientRequest(url: target.url)
         upstream.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { upstream.headers.add(name: name, value: value) }
-        upstream.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + token)
+        upstream.headers.replaceOrAdd(name: authorization.name, value: authorization.value)
         if let body { upstream.body = .bytes(body) }
         do {
             return try await request.application.providerHTTP.execute(upstream, timeout: upstreamTimeout)

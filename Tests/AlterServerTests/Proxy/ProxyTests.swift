@@ -187,4 +187,41 @@ struct ProxyTests {
             #expect(try await vault.get("/v1/grants/\(grantID)").status == 404)
         }
     }
+
+    @Test("a provider whose API takes the token in its own header gets it there, and the caller cannot set it")
+    func providerTokenHeader() async throws {
+        try await withRunningApp(routes: { app in
+            app.get("upstream", "token-header") { request -> [String: String] in
+                ["token": request.headers.first(name: "X-Shop-Token") ?? "", "authorization": request.headers.first(name: "Authorization") ?? ""]
+            }
+        }) { app, browser in
+            var entry = try #require(app.providerCatalog["sandbox"])
+            entry.id = "shop-like"
+            entry.apiAuth = .init(header: "X-Shop-Token", prefix: "")
+            app.providerCatalog = try ProviderCatalog(providers: app.providerCatalog.sorted + [entry])
+            let seeded = try await seedApp(app, providers: ["shop-like"])
+            let session = ConnectSession()
+            session.id = UUID()
+            session.$app.id = seeded.id
+            session.tokenHash = "x"
+            session.allowedProviders = ["shop-like"]
+            session.origin = "http://localhost:4001"
+            session.expiresAt = Date()
+            session.status = .completed
+            try await session.create(on: app.db)
+            let written = try await GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date()).write(
+                session: session, provider: "shop-like", account: .init(identifier: "shop@example.com"),
+                tokens: ProviderTokens(accessToken: "shop-token-123"), requestedScopes: [])
+            let vault = VaultCalls(browser: browser, key: seeded.key)
+
+            let response = try await vault.proxy([
+                "method": "GET", "url": browser.baseURL + "/upstream/token-header", "grant_id": try written.grant.requireID().uuidString,
+                "headers": ["x-shop-token": "forged"],
+            ])
+
+            #expect(response.status == 200)
+            #expect(response.json["token"] as? String == "shop-token-123")
+            #expect(response.json["authorization"] as? String == "")
+        }
+    }
 }
