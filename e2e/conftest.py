@@ -99,6 +99,19 @@ class ServerProcess:
         with self._lock:
             return "\n".join(self._lines)
 
+    def wait_until_ready(self, timeout: float = START_TIMEOUT_S) -> None:
+        raise NotImplementedError
+
+    def serve(self) -> Iterator["ServerProcess"]:
+        """For a session fixture: ready (or the test fails with the server's output), then stopped."""
+        try:
+            self.wait_until_ready()
+        except RuntimeError as error:
+            self.stop()
+            pytest.fail(str(error), pytrace=False)
+        yield self
+        self.stop()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -192,17 +205,7 @@ def vault() -> Iterator[Vault]:
     if not binary.is_file():
         pytest.fail(f"{binary} not found: build it first (`swift build`), "
                     f"or set ALTER_BIN to the alter binary", pytrace=False)
-    running = Vault(binary)
-    problem = None
-    try:
-        running.wait_until_ready()
-    except RuntimeError as error:
-        problem = str(error)
-    if problem is not None:
-        running.stop()
-        pytest.fail(problem, pytrace=False)
-    yield running
-    running.stop()
+    yield from Vault(binary).serve()
 
 
 # -- browsers ---------------------------------------------------------------------------
@@ -356,17 +359,7 @@ class DotServer(ServerProcess):
 
 @pytest.fixture(scope="session")
 def dot_server(vault: Vault) -> Iterator[DotServer]:
-    server = DotServer(redirect_uri=f"{vault.url}/oauth/callback")
-    problem = None
-    try:
-        server.wait_until_ready()
-    except RuntimeError as error:
-        problem = str(error)
-    if problem is not None:
-        server.stop()
-        pytest.fail(problem, pytrace=False)
-    yield server
-    server.stop()
+    yield from DotServer(redirect_uri=f"{vault.url}/oauth/callback").serve()
 
 
 def alter_cli(vault: Vault, *args: str) -> str:

@@ -144,19 +144,7 @@ struct ProxyTests {
             entry.apiHosts = [httpsBase]
             app.providerCatalog = try ProviderCatalog(providers: app.providerCatalog.sorted + [entry])
             let seeded = try await seedApp(app, providers: ["sandbox", "public-api"])
-            let session = ConnectSession()
-            session.id = UUID()
-            session.$app.id = seeded.id
-            session.tokenHash = "x"
-            session.allowedProviders = ["public-api"]
-            session.origin = "http://localhost:4001"
-            session.expiresAt = Date()
-            session.status = .completed
-            try await session.create(on: app.db)
-            let written = try await GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date()).write(
-                session: session, provider: "public-api", account: .init(identifier: "someone@example.com"),
-                tokens: ProviderTokens(accessToken: "public-token"), requestedScopes: [])
-            let grantID = try written.grant.requireID().uuidString
+            let grantID = try await storeGrant(app, appID: seeded.id, provider: "public-api", account: "someone@example.com", accessToken: "public-token")
             let vault = VaultCalls(browser: browser, key: seeded.key)
             let before = try #require(try await vault.sandbox()["api_calls"] as? Int)
 
@@ -200,22 +188,11 @@ struct ProxyTests {
             entry.apiAuth = .init(header: "X-Shop-Token", prefix: "")
             app.providerCatalog = try ProviderCatalog(providers: app.providerCatalog.sorted + [entry])
             let seeded = try await seedApp(app, providers: ["shop-like"])
-            let session = ConnectSession()
-            session.id = UUID()
-            session.$app.id = seeded.id
-            session.tokenHash = "x"
-            session.allowedProviders = ["shop-like"]
-            session.origin = "http://localhost:4001"
-            session.expiresAt = Date()
-            session.status = .completed
-            try await session.create(on: app.db)
-            let written = try await GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date()).write(
-                session: session, provider: "shop-like", account: .init(identifier: "shop@example.com"),
-                tokens: ProviderTokens(accessToken: "shop-token-123"), requestedScopes: [])
+            let grantID = try await storeGrant(app, appID: seeded.id, provider: "shop-like", account: "shop@example.com", accessToken: "shop-token-123")
             let vault = VaultCalls(browser: browser, key: seeded.key)
 
             let response = try await vault.proxy([
-                "method": "GET", "url": browser.baseURL + "/upstream/token-header", "grant_id": try written.grant.requireID().uuidString,
+                "method": "GET", "url": browser.baseURL + "/upstream/token-header", "grant_id": grantID,
                 "headers": ["x-shop-token": "forged"],
             ])
 

@@ -87,15 +87,7 @@ struct IdentityAndLoggingTests {
     func simultaneousCompletions(database: TestDatabase) async throws {
         try await withApp(database: database) { app in
             let seeded = try await seedApp(app, providers: ["sandbox"])
-            let session = ConnectSession()
-            session.id = UUID()
-            session.$app.id = seeded.id
-            session.tokenHash = SecretToken.hash(SecretToken.generate(prefix: "cs_"))
-            session.allowedProviders = ["sandbox"]
-            session.origin = "http://localhost:4001"
-            session.expiresAt = Date().addingTimeInterval(600)
-            session.status = .pending
-            try await session.create(on: app.db)
+            let session = try await storeSession(app, appID: seeded.id, providers: ["sandbox"], status: .pending)
             let writer = GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date())
 
             let ids = try await withThrowingTaskGroup(of: UUID.self) { group in

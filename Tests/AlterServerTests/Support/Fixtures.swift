@@ -72,3 +72,26 @@ extension TestingHTTPResponse {
         (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
     }
 }
+
+/// A Connect session stored directly, for tests that write grants without a browser flow.
+func storeSession(_ application: Application, appID: UUID, providers: [String], status: ConnectSession.Status = .completed) async throws -> ConnectSession {
+    let session = ConnectSession()
+    session.id = UUID()
+    session.$app.id = appID
+    session.tokenHash = SecretToken.hash(SecretToken.generate(prefix: ConnectSession.tokenPrefix))
+    session.allowedProviders = providers
+    session.origin = "http://localhost:4001"
+    session.expiresAt = Date().addingTimeInterval(600)
+    session.status = status
+    try await session.create(on: application.db)
+    return session
+}
+
+/// A grant for a provider no OAuth server here can issue (a catalog entry made up by a test),
+/// written the way the callback writes one. Returns its id.
+func storeGrant(_ application: Application, appID: UUID, provider: String, account: String, accessToken: String) async throws -> String {
+    let session = try await storeSession(application, appID: appID, providers: [provider])
+    let written = try await GrantWriter(db: application.db, sealer: application.sealer, catalog: application.providerCatalog, now: Date())
+        .write(session: session, provider: provider, account: .init(identifier: account), tokens: ProviderTokens(accessToken: accessToken), requestedScopes: [])
+    return try written.grant.requireID().uuidString
+}
