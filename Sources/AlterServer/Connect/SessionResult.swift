@@ -19,16 +19,16 @@ struct SessionResult: Sendable, Equatable {
     var oauthInProgress = false
 
     static func read(_ session: ConnectSession, catalog: ProviderCatalog, now: Date, on db: any Database) async throws -> SessionResult {
-        switch session.status {
+        switch session.state(at: now) {
         case .completed:
             return SessionResult(status: .completed, grants: try await SessionGrants.payloads(of: session, catalog: catalog, on: db))
         case .failed:
-            return SessionResult(
-                status: session.errorCode == APIError.Code.sessionExpired.rawValue ? .expired : .failed,
-                error: SessionOutcome.error(of: session))
-        case .pending where SessionOutcome.isExpired(session, now: now):
-            return SessionResult(status: .expired, error: SessionOutcome.expiredError.payload)
-        case .pending:
+            return SessionResult(status: .failed, error: session.error)
+        case .expired:
+            return SessionResult(status: .expired, error: ConnectSession.expiredError.payload)
+        case .unused:
+            return SessionResult(status: .pending)
+        case .inFlow:
             let inProgress = try await OAuthAttempt.query(on: db)
                 .filter(\.$session.$id == session.requireID()).filter(\.$finishedAt == nil)
                 .filter(\.$expiresAt > now).count() > 0

@@ -7,8 +7,15 @@ final class ConnectSession: Model, @unchecked Sendable {
     static let schema = "connect_sessions"
     static let tokenPrefix = "cs_"
 
+    /// The stored half of the session's life; `state(at:)` adds the clock.
     enum Status: String, Codable, Sendable {
         case pending, completed, failed
+    }
+
+    /// How the widget opened the flow: results are posted to the opener, or the browser goes
+    /// to `return_url`.
+    enum Mode: String, Codable, Sendable {
+        case popup, redirect
     }
 
     @ID(key: .id) var id: UUID?
@@ -28,7 +35,7 @@ final class ConnectSession: Model, @unchecked Sendable {
     @OptionalField(key: "consumed_at") var consumedAt: Date?
     /// SHA-256 of the browser-binding cookie set on first load.
     @OptionalField(key: "browser_hash") var browserHash: String?
-    @OptionalField(key: "mode") var mode: String?
+    @OptionalField(key: "mode") var mode: Mode?
     @OptionalField(key: "nonce") var nonce: String?
     @Enum(key: "status") var status: Status
     @OptionalField(key: "error_code") var errorCode: String?
