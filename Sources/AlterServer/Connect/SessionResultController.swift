@@ -35,7 +35,7 @@ struct SessionResultController: RouteCollection {
         guard let token = request.headers.bearerAuthorization?.token,
             let session = try await ConnectSession.find(token: token, on: request.db)
         else {
-            throw APIError(.invalidToken, "The session token is malformed or not recognised.", status: .unauthorized)
+            throw APIError(.invalidToken, "The session token is malformed or not recognised.")
         }
         let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
         let result = try await SessionResult.read(session, catalog: catalog, now: request.application.clock.now(), on: request.db)

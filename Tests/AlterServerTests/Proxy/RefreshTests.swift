@@ -102,7 +102,7 @@ struct RefreshTests {
             #expect(try await vault.sandbox()["refresh_count"] as? Int == 1)
             #expect(try await Grant.find(UUID(uuidString: grantID), on: app.db)?.status == .error)
             let types = try await WebhookOutbox.query(on: app.db).sort(\.$createdAt).all().map(\.type)
-            #expect(types == ["grant.created", "grant.refresh_failed"])
+            #expect(types == [.grantCreated, .grantRefreshFailed])
             #expect((try await vault.get("/v1/grants/\(grantID)").json["status"] as? String) == "error")
         }
     }
