@@ -21,7 +21,7 @@ import Foundation
 /// body.
 public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable, machine-readable error code; `rawValue` is the wire code, e.g. `grant_not_found`.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable, Decodable, CustomStringConvertible {
         /// The wire code.
         public let rawValue: String
 

@@ -18,8 +18,14 @@ struct SessionResult: Sendable, Equatable {
     /// is at the provider, or the callback is still exchanging the code.
     var oauthInProgress = false
 
+    /// How long after it completed a session still lists its grants (security review F14: the
+    /// token sits in sessionStorage and in proxy logs). Afterwards it reads as `expired`.
+    static let grantsWindow: TimeInterval = 600
+
     static func read(_ session: ConnectSession, catalog: ProviderCatalog, now: Date, on db: any Database) async throws -> SessionResult {
         switch session.state(at: now) {
+        case .completed where now > (session.finishedAt ?? now).addingTimeInterval(grantsWindow):
+            return SessionResult(status: .expired, error: ConnectSession.expiredError.payload)
         case .completed:
             return SessionResult(status: .completed, grants: try await SessionGrants.payloads(of: session, catalog: catalog, on: db))
         case .failed:

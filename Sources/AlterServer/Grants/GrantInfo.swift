@@ -36,7 +36,7 @@ struct GrantInfo: Content, Equatable {
         scopes = grant.scopes
         let metadata = GrantPayload.Metadata(accountDisplayName: grant.accountDisplayName, accountEmail: grant.accountEmail)
         self.metadata = metadata.accountDisplayName == nil && metadata.accountEmail == nil ? nil : metadata
-        user = grant.userSubject.isEmpty ? nil : grant.userSubject
+        user = grant.user
         self.agents = agents.sorted()
         createdAt = grant.createdAt
         updatedAt = grant.updatedAt

@@ -62,8 +62,15 @@ struct UserTokenVerifier: Sendable {
         guard let subject = claims.sub?.value, !subject.isEmpty, subject.count <= 255 else {
             throw reject("it has no sub claim")
         }
+        guard !subject.hasPrefix(Self.reservedSubjectPrefix) else {
+            throw reject("its sub claim uses a prefix the vault reserves")
+        }
         return subject
     }
+
+    /// Subjects the vault makes up for anonymous grants (`Grant.anonymousSubject`); a token
+    /// claiming one could otherwise speak for such a grant.
+    static let reservedSubjectPrefix = "alter:anonymous:"
 
     private func keyCollection(for app: ClientApp) async throws -> JWTKeyCollection {
         let keys = JWTKeyCollection()

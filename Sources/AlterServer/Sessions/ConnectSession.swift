@@ -30,6 +30,8 @@ final class ConnectSession: Model, @unchecked Sendable {
     @OptionalField(key: "agent") var agent: String?
     /// Client context the app forwarded at mint time (`ip_address`, `user_agent`).
     @OptionalField(key: "metadata") var metadata: [String: String]?
+    /// The grant this session re-authorizes (`repair_grant_id`) when the same account returns.
+    @OptionalField(key: "repair_grant_id") var repairGrantID: UUID?
     @Field(key: "expires_at") var expiresAt: Date
     /// Set when the Connect UI first loads the token; a second load is refused.
     @OptionalField(key: "consumed_at") var consumedAt: Date?
@@ -79,13 +81,15 @@ final class ConnectSession: Model, @unchecked Sendable {
         }
     }
 
-    /// Adds `metadata` (see `metadata`).
+    /// Adds `metadata` and `repair_grant_id`.
     struct AddMetadata: AsyncMigration {
         func prepare(on database: any Database) async throws {
             try await database.schema(ConnectSession.schema).field("metadata", .dictionary(of: .string)).update()
+            try await database.schema(ConnectSession.schema).field("repair_grant_id", .uuid).update()
         }
 
         func revert(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).deleteField("repair_grant_id").update()
             try await database.schema(ConnectSession.schema).deleteField("metadata").update()
         }
     }
