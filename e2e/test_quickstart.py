@@ -1,5 +1,6 @@
 """The Swift quickstart (Examples/Quickstart) in Chromium: a person connects an account, calls
-the API, and reconnects after the provider revoked the credential.
+the API, reconnects after the provider revoked the credential, and another user cannot take
+over a leaked grant id.
 
 The quickstart runs as its own process on its own origin, with the `vault` fixture's URL and
 app key, exactly as `ALTER_URL=… ALTER_API_KEY=… swift run Quickstart` would.
@@ -10,6 +11,7 @@ Environment:
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -127,3 +129,21 @@ def test_a_revoked_credential_offers_reconnect_which_keeps_the_grant(sandbox: Va
     expect(account).to_have_attribute("data-grant-id", grant_id or "")
     account.locator("button.call").click()
     expect(page.locator("#result")).to_contain_text("Team stand-up")
+
+
+def test_another_users_grant_id_posted_by_a_browser_is_not_attached(sandbox: Vault, quickstart: str,
+                                                                     page: Page):
+    # Alice connects; her grant id leaks (a screenshot, a log).
+    page.goto(quickstart)
+    connect(page, "#connect")
+    account = page.locator("#accounts li")
+    expect(account).to_have_count(1)
+    alice_grant = account.get_attribute("data-grant-id")
+
+    # Mallory, another user of the app, posts it as the old quickstart accepted it.
+    mallory = {"Cookie": "quickstart_user=mallory"}
+    status, body = http("POST", quickstart + "/api/accounts", {"grantIds": [alice_grant]}, headers=mallory)
+    assert status == 200, body
+    assert json.loads(body) == []
+    status, body = http("POST", quickstart + "/api/call", {"grantId": alice_grant}, headers=mallory)
+    assert status == 404, body

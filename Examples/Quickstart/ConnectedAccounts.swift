@@ -9,12 +9,26 @@ struct ConnectedAccount: Content, Equatable {
     var accountIdentifier: String
 }
 
-/// Which grants each user connected.
+/// Which grants each user connected, and the Connect sessions minted for them that have not
+/// been read yet.
 ///
 /// Kept in memory so the example stays about Alter Vault: a real app stores `grant_id` next
 /// to its user, in its own database, so connections survive a restart.
 actor ConnectedAccounts {
     private var byUser: [String: [ConnectedAccount]] = [:]
+    private var sessionsByUser: [String: [String]] = [:]
+
+    func remember(session token: String, for user: String) {
+        sessionsByUser[user, default: []].append(token)
+    }
+
+    func sessions(for user: String) -> [String] {
+        sessionsByUser[user] ?? []
+    }
+
+    func forget(session token: String, for user: String) {
+        sessionsByUser[user]?.removeAll { $0 == token }
+    }
 
     func list(for user: String) -> [ConnectedAccount] {
         byUser[user] ?? []

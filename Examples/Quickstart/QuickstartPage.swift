@@ -36,7 +36,7 @@ enum QuickstartPage {
                 token: sessionToken,
                 onSuccess: (grants) => {
                   $("status").textContent = grants.map((g) => g.operation + ": " + g.account_identifier).join(", ");
-                  saveAccounts(grants.map((g) => g.grant_id));
+                  refreshAccounts();
                 },
                 onError: (error) => { $("status").textContent = "Connect failed: " + error.code; },
                 onExit: () => { $("status").textContent = "The Connect window was closed."; },
@@ -46,9 +46,9 @@ enum QuickstartPage {
 
         $("connect").addEventListener("click", () => openConnect(""));
 
-        // Your backend keeps the grant ids (it checks each one with the vault first).
-        function saveAccounts(grantIds) {
-          post("/api/accounts", { grantIds }).then((r) => r.json()).then(render);
+        // Your backend reads the grants from the sessions it minted for you; the page sends no ids.
+        function refreshAccounts() {
+          post("/api/accounts", {}).then((r) => r.json()).then(render);
         }
 
         function callAPI(account, item) {
@@ -67,7 +67,8 @@ enum QuickstartPage {
             const item = document.createElement("li");
             item.dataset.grantId = account.grantId;
             item.append(account.accountIdentifier + " (" + account.providerName + ")");
-            const reconnect = button("Reconnect", "reconnect", () => openConnect("?provider=" + encodeURIComponent(account.provider)));
+            const reconnect = button("Reconnect", "reconnect", () =>
+              openConnect("?provider=" + encodeURIComponent(account.provider) + "&repair=" + encodeURIComponent(account.grantId)));
             reconnect.hidden = true;
             item.append(button("Call API", "call", () => callAPI(account, item)), reconnect);
             return item;

@@ -15,31 +15,40 @@ func routes(_ app: Application, vault: AlterVault, accounts: ConnectedAccounts, 
         return response
     }
 
-    // 1. The Connect button asks for a session; the SDK mints it with the app key.
+    // 1. The Connect button asks for a session; the SDK mints it with the app key. The backend
+    //    remembers which user it minted the session for. "Reconnect" names the grant to repair,
+    //    so the same account comes back as that grant.
     app.get("api", "connect-session") { request async throws -> SessionTokenResponse in
-        _ = try DemoUser.id(of: request)
+        let user = try DemoUser.id(of: request)
         let provider = request.query[String.self, at: "provider"] ?? "sandbox"
+        var repair: String?
+        if let grantId = request.query[String.self, at: "repair"] {
+            guard await accounts.find(grantId: grantId, for: user) != nil else { throw Abort(.notFound, reason: "No such connected account.") }
+            repair = grantId
+        }
         let session = try await vault.createConnectSession(
             allowedProviders: [provider],
             allowedOrigin: origin,  // where the popup may post its result: this page
-            returnURL: origin + "/")  // where phones come back after the full-page redirect
+            returnURL: origin + "/",  // where phones come back after the full-page redirect
+            repairGrantID: repair)
+        await accounts.remember(session: session.sessionToken, for: user)
         return SessionTokenResponse(sessionToken: session.sessionToken)
     }
 
-    // 2. The widget's onSuccess posts the grant ids. Ask the vault about each one rather than
-    //    trusting the browser: an id that is not this app's answers grant_not_found.
+    // 2. When the widget reports success, the backend asks the vault what the sessions it
+    //    minted for this user produced. It never takes grant ids from the browser: a user who
+    //    learned someone else's grant id cannot attach it to their account.
     app.post("api", "accounts") { request async throws -> [ConnectedAccount] in
         let user = try DemoUser.id(of: request)
-        for grantId in try request.content.decode(SaveAccountsRequest.self).grantIds {
-            let grant: GrantInfo
-            do {
-                grant = try await vault.grant(id: grantId)
-            } catch let error as AlterVaultError where error.code == .grantNotFound {
-                throw Abort(.badRequest, reason: "Unknown grant.")
+        for token in await accounts.sessions(for: user) {
+            let result = try await vault.connectSessionResult(sessionToken: token)
+            if result.status == .pending { continue }
+            for grant in result.grants {
+                let account = ConnectedAccount(
+                    grantId: grant.grantID, provider: grant.provider, providerName: grant.providerName, accountIdentifier: grant.accountIdentifier)
+                await accounts.save(account, for: user)
             }
-            let account = ConnectedAccount(
-                grantId: grant.grantID, provider: grant.provider, providerName: grant.providerName, accountIdentifier: grant.accountIdentifier)
-            await accounts.save(account, for: user)
+            await accounts.forget(session: token, for: user)
         }
         return await accounts.list(for: user)
     }
@@ -61,8 +70,8 @@ func routes(_ app: Application, vault: AlterVault, accounts: ConnectedAccounts, 
             let body = (try? response.json(JSONValue.self)) ?? .string(response.text)
             return try jsonResponse(CallResult(status: response.status, body: body))
         } catch let error as CredentialRevokedError {
-            // The user revoked access (or the provider expired it): offer to connect again.
-            // The widget then reports operation "reauth" and the same grant id.
+            // The user revoked access (or the provider expired it): offer to connect again with
+            // this grant as the one to repair; it then comes back as "reauth" with the same id.
             return try jsonResponse(CallFailure(error: "credential_revoked", message: error.message, grantId: error.grantID), status: .conflict)
         } catch let error as AlterVaultError {
             return try jsonResponse(CallFailure(error: error.code.rawValue, message: error.message, grantId: grantId), status: .badGateway)
@@ -71,7 +80,6 @@ func routes(_ app: Application, vault: AlterVault, accounts: ConnectedAccounts, 
 }
 
 struct SessionTokenResponse: Content { var sessionToken: String }
-struct SaveAccountsRequest: Content { var grantIds: [String] }
 struct CallRequest: Content { var grantId: String }
 struct CallResult: Content { var status: Int; var body: JSONValue }
 struct CallFailure: Content { var error: String; var message: String; var grantId: String }

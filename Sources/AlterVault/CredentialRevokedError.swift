@@ -3,9 +3,10 @@ import Foundation
 /// The provider no longer accepts the grant's refresh token: the user revoked access, changed
 /// their password, or the token expired at the provider.
 ///
-/// The vault has marked the grant `error`. Run the Connect widget again for the same user
-/// and provider; the flow completes as a re-authorization (`operation: "reauth"`) and the
-/// grant keeps its id, so ids you stored stay valid.
+/// The vault has marked the grant `error`. Mint a session with `repairGrantID: error.grantID`
+/// and the grant's provider, and run the Connect widget again; when the same account comes
+/// back the flow completes as a re-authorization (`operation: "reauth"`) and the grant keeps
+/// its id, so ids you stored stay valid.
 ///
 /// ```swift
 /// do {

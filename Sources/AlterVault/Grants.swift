@@ -21,7 +21,7 @@ public struct GrantInfo: Sendable, Hashable, Decodable {
         public static let active = Status(rawValue: "active")
         /// Not finished yet.
         public static let pending = Status(rawValue: "pending")
-        /// The provider rejected the refresh token: connect again (it comes back as `reauth`).
+        /// The provider rejected the refresh token: connect again with `repairGrantID` (it comes back as `reauth`).
         public static let error = Status(rawValue: "error")
         /// Revoked by your app.
         public static let revoked = Status(rawValue: "revoked")

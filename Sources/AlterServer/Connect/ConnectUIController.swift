@@ -22,7 +22,7 @@ struct ConnectUIController: RouteCollection {
         let mode: ConnectSession.Mode = request.query[String.self, at: "mode"] == "popup" ? .popup : .redirect
         let now = request.application.clock.now()
         guard let session = try await ConnectSession.find(token: token, on: request.db) else {
-            return Self.invalidTokenPage(request)
+            return Self.invalidTokenPage(request, status: SecretToken.isWellFormed(token, prefix: ConnectSession.tokenPrefix) ? .notFound : .badRequest)
         }
         let sessionID = try session.requireID()
         let cookie = BrowserBinding.newValue()
@@ -30,7 +30,7 @@ struct ConnectUIController: RouteCollection {
             try await SessionStore(db: request.db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now)
         {
             let response = request.redirect(to: Self.flowPath(sessionID), redirectType: .normal)
-            BrowserBinding.setCookie(cookie, for: sessionID, on: response, secure: request.application.alterConfiguration.isHTTPS)
+            BrowserBinding.setCookie(cookie, for: sessionID, on: response, configuration: request.application.alterConfiguration)
             response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
             response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
             return response
@@ -51,9 +51,11 @@ struct ConnectUIController: RouteCollection {
         try await SessionStore(db: request.db).expireIfDue(session, at: now)
         if session.status != .pending {
             let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
-            return FinishPage.render(
+            let page = FinishPage.render(
                 session: session, grants: grants, error: session.error, events: events,
                 nonce: session.nonce, mode: session.mode, request: request)
+            BrowserBinding.clear(for: try session.requireID(), on: page, configuration: request.application.alterConfiguration)
+            return page
         }
         let sessionID = try session.requireID()
         let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
@@ -86,12 +88,15 @@ struct ConnectUIController: RouteCollection {
         guard session.state(at: now) == .inFlow else {
             return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
         }
-        guard let providerID = request.query[String.self, at: "provider"], session.allowedProviders.contains(providerID),
-            let provider = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)[providerID],
+        // A hand-built start URL for a provider the app did not offer in this session.
+        guard let providerID = request.query[String.self, at: "provider"], session.allowedProviders.contains(providerID) else {
+            return Self.errorPage(request, "This provider is not part of this session", "Go back and pick one of the listed providers.", status: .forbidden)
+        }
+        guard let provider = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)[providerID],
             let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == session.$app.id)
                 .filter(\.$provider == providerID).filter(\.$enabled == true).first()
         else {
-            return Self.errorPage(request, "This provider is not available", "Go back and pick another one.", status: .badRequest)
+            return Self.errorPage(request, "This provider is not available", "Go back and pick another one.", status: .conflict)
         }
         let state = SecretToken.randomString(bytes: 32)
         let pkce = PKCE.generate()
@@ -139,18 +144,18 @@ struct ConnectUIController: RouteCollection {
 
     /// The session named in the path, only for the browser bound to it.
     static func boundSession(_ request: Request) async throws -> (ConnectSession, Date) {
-        guard let id = request.parameters.get("session", as: UUID.self),
-            let session = try await ConnectSession.find(id, on: request.db),
-            BrowserBinding.matches(request, sessionID: id, browserHash: session.browserHash)
-        else {
+        guard let id = request.parameters.get("session", as: UUID.self), let session = try await ConnectSession.find(id, on: request.db) else {
+            throw HostedPageError(title: "This Connect link is not valid", text: "Close this window and start again from the app.", status: .notFound)
+        }
+        guard BrowserBinding.matches(request, sessionID: id, browserHash: session.browserHash) else {
             throw HostedPageError(
                 title: "This Connect window cannot continue",
-                text: "It was opened in another browser, or its link expired. Close it and start again from the app.")
+                text: "It was opened in another browser, or it already finished. Close it and start again from the app.", status: .forbidden)
         }
         return (session, request.application.clock.now())
     }
 
-    static func invalidTokenPage(_ request: Request) -> Response {
+    static func invalidTokenPage(_ request: Request, status: HTTPResponseStatus) -> Response {
         // The origin to tell is unknown, so nothing is posted: the page closes itself and
         // the widget learns `invalid_token` from the result endpoint.
         let page = HostedPage()
@@ -159,7 +164,7 @@ struct ConnectUIController: RouteCollection {
         return page.response(
             title: "Invalid link",
             body: ConnectPages.message("This Connect link is not valid", "Close this window and start again from the app.", code: "invalid_token"),
-            script: script, status: .badRequest, isHTTPS: request.application.alterConfiguration.isHTTPS)
+            script: script, status: status, isHTTPS: request.application.alterConfiguration.isHTTPS)
     }
 
     static func errorPage(_ request: Request, _ title: String, _ text: String, status: HTTPResponseStatus) -> Response {

@@ -32,7 +32,9 @@ enum FinishPage {
             let names = grants.map(\.providerName).joined(separator: ", ")
             body = ConnectPages.message("Connected", "\(names) \(grants.count == 1 ? "is" : "are") now connected. You can close this window.")
         }
-        return page.response(title: error == nil ? "Connected" : "Not connected", body: body, script: script, isHTTPS: isHTTPS)
+        // An expired or already used link is 410 Gone; other endings are the flow's result (200).
+        let status: HTTPResponseStatus = error?.code == APIError.Code.sessionExpired.rawValue ? .gone : .ok
+        return page.response(title: error == nil ? "Connected" : "Not connected", body: body, script: script, status: status, isHTTPS: isHTTPS)
     }
 
     static func title(for code: String) -> String {

@@ -1,9 +1,12 @@
 import Vapor
 
-/// A dead end in the hosted UI, rendered as a page (not JSON) by `ConnectUIController`'s routes.
+/// A dead end in the hosted UI, rendered as a page (not JSON) by `ConnectUIController`'s routes,
+/// with a 4xx status that says what happened: 400 malformed, 403 another browser or a provider
+/// outside the session, 404 unknown, 409 not available now, 410 used or expired.
 struct HostedPageError: Error {
     let title: String
     let text: String
+    var status: HTTPResponseStatus = .badRequest
 }
 
 /// Renders `HostedPageError` as an HTML page with the hosted-page headers.
@@ -12,7 +15,7 @@ struct HostedPageErrorMiddleware: AsyncMiddleware {
         do {
             return try await next.respond(to: request)
         } catch let error as HostedPageError {
-            return ConnectUIController.errorPage(request, error.title, error.text, status: .badRequest)
+            return ConnectUIController.errorPage(request, error.title, error.text, status: error.status)
         }
     }
 }

@@ -17,18 +17,23 @@ struct OAuthCallbackController: RouteCollection {
 
     func callback(request: Request) async throws -> Response {
         let now = request.application.clock.now()
-        let refused = HostedPageError(
-            title: "This sign-in cannot be completed",
-            text: "The link is missing, was already used, expired, or was opened in another browser. Close this window and start again from the app.")
+        func refused(_ status: HTTPResponseStatus, _ why: String) -> HostedPageError {
+            HostedPageError(title: "This sign-in cannot be completed", text: why + " Close this window and start again from the app.", status: status)
+        }
         // RFC 6749 §10.12: no state, no token request.
-        guard let state = request.query[String.self, at: "state"], state.count == 43,
-            let attempt = try await OAuthAttempt.query(on: request.db).filter(\.$stateHash == SecretToken.hash(state)).first(),
-            let session = try await ConnectSession.find(attempt.$session.id, on: request.db),
-            BrowserBinding.matches(request, sessionID: session.id!, browserHash: attempt.browserHash),
-            try await Self.consume(attempt, at: now, on: request.db),
-            now < attempt.expiresAt
+        guard let state = request.query[String.self, at: "state"], state.count == 43 else {
+            throw refused(.badRequest, "The provider sent the browser back without a valid state.")
+        }
+        guard let attempt = try await OAuthAttempt.query(on: request.db).filter(\.$stateHash == SecretToken.hash(state)).first(),
+            let session = try await ConnectSession.find(attempt.$session.id, on: request.db)
         else {
-            throw refused
+            throw refused(.notFound, "This sign-in is not known here.")
+        }
+        guard BrowserBinding.matches(request, sessionID: try session.requireID(), browserHash: attempt.browserHash) else {
+            throw refused(.forbidden, "It was started in another browser.")
+        }
+        guard now < attempt.expiresAt, try await Self.consume(attempt, at: now, on: request.db) else {
+            throw refused(.gone, "This sign-in was already used or has expired.")
         }
         // Whatever happens next, the attempt is over once this returns (the result endpoint
         // reports an attempt in progress until then).

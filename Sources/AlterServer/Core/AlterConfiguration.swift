@@ -108,6 +108,12 @@ public struct AlterConfiguration: Sendable {
 
     /// True when the public URL is served over TLS (cookies are then marked `Secure`).
     var isHTTPS: Bool { publicURL.hasPrefix("https://") }
+
+    /// True when the public URL's host is a loopback name or address (development).
+    var isLoopback: Bool {
+        guard let host = URL(string: publicURL)?.host else { return false }
+        return AllowedOrigin.isLoopback(host.contains(":") ? "[\(host)]" : host)
+    }
 }
 
 /// A configuration value that cannot be used; the server refuses to start.

@@ -4,6 +4,7 @@ import FluentKit
 import Foundation
 import Testing
 import Vapor
+import VaporTesting
 
 @Suite("The Connect flow refuses what it should")
 struct FlowRejectionTests {
@@ -33,7 +34,7 @@ struct FlowRejectionTests {
 
             let replay = try await browser.get(url)
 
-            #expect(replay.status == 400)
+            #expect(replay.status == 410, "a used sign-in is gone")
             #expect(replay.body.contains("cannot be completed"))
             #expect(try await Self.tokenRequests(browser) == before)
             #expect(try await Grant.query(on: app.db).count() == 1)
@@ -51,7 +52,7 @@ struct FlowRejectionTests {
 
             let page = try await browser.get(url)
 
-            #expect(page.status == 400)
+            #expect(page.status == 403)
             #expect(try await Self.tokenRequests(browser) == before)
             #expect(try await Grant.query(on: app.db).count() == 0)
             #expect(try await flow.result(token).json["oauth_in_progress"] as? Bool == true)
@@ -65,7 +66,8 @@ struct FlowRejectionTests {
     func badState(path: String) async throws {
         try await withRunningApp { app, browser in
             let page = try await browser.get(path)
-            #expect(page.status == 400)
+            // An unknown state is 404; a missing or malformed one is 400.
+            #expect(page.status == (path.hasSuffix("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") ? 404 : 400))
             #expect(page.headers.first(name: "Content-Security-Policy") != nil)
             #expect(try await Self.tokenRequests(browser) == 0)
         }
@@ -152,9 +154,64 @@ struct FlowRejectionTests {
             browser.forgetCookies()
             let page = try await browser.get(path)
             let start = try await browser.get(path + "/start?provider=sandbox")
-            #expect(page.status == 400)
-            #expect(start.status == 400)
+            #expect(page.status == 403)
+            #expect(start.status == 403)
             #expect(try await OAuthAttempt.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test("a hand-built start URL for a provider outside the session answers 403 and starts nothing")
+    func startOutsideSession() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": "http://localhost:4001"])
+            let entry = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
+            let path = try #require(entry.location)
+            // sandbox-mail is configured for the app, but this session offers only sandbox.
+            for provider in ["sandbox-mail", "google", ""] {
+                let start = try await browser.get(path + "/start?provider=" + provider)
+                #expect(start.status == 403, "\(provider)")
+                #expect(start.headers.first(name: "Content-Security-Policy") != nil)
+            }
+            #expect(try await OAuthAttempt.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test("the binding cookie is __Host- and Secure outside loopback http")
+    func bindingCookieAttributes() async throws {
+        try await withApp(adjust: { $0.publicURL = "https://vault.example.com" }) { app in
+            let seeded = try await seedApp(app)
+            let minted = try await app.mintSession(key: seeded.key, body: ["allowed_origin": "http://localhost:4001"])
+            let token = try #require(minted.json["session_token"] as? String)
+            try await app.testing().test(.GET, "/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup") { response in
+                #expect(response.status == .seeOther)
+                let cookie = try #require(response.headers.first(name: "Set-Cookie"))
+                #expect(cookie.hasPrefix("__Host-alter_flow_"))
+                #expect(cookie.contains("Secure"))
+                #expect(cookie.contains("Path=/"))
+                #expect(!cookie.lowercased().contains("domain="))
+            }
+        }
+    }
+
+    @Test("the binding cookie is cleared when the flow ends; the finished window cannot be driven again")
+    func bindingCookieCleared() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": "http://localhost:4001"])
+            let start = try await flow.open(token)
+            let consent = try await flow.startOAuth(from: start)
+            let finish = try await flow.decide(consent, allow: true)
+            #expect(finish.status == 200)
+            let cleared = try #require(finish.headers.first(name: "Set-Cookie"))
+            #expect(cleared.hasPrefix("alter_flow_"), "loopback http: no prefix")
+            #expect(cleared.contains("Max-Age=0"))
+            #expect(try await flow.result(token).json["status"] as? String == "completed")
+            let session = try #require(try await ConnectSession.query(on: app.db).first())
+            let again = try await browser.get(ConnectUIController.flowPath(try session.requireID()) + "/start?provider=sandbox")
+            #expect(again.status == 403)
         }
     }
 }

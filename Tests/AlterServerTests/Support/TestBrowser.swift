@@ -126,8 +126,11 @@ final class TestBrowser: @unchecked Sendable {
         let response = try await client.execute(request, timeout: .seconds(30))
         for header in response.headers[canonicalForm: "Set-Cookie"] {
             let pair = header.split(separator: ";").first ?? ""
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { cookies[String(parts[0]).trimmingCharacters(in: .whitespaces)] = String(parts[1]) }
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { continue }
+            let name = String(parts[0]).trimmingCharacters(in: .whitespaces)
+            // As browsers do: an expired cookie (Max-Age=0) is removed.
+            if header.lowercased().contains("max-age=0") { cookies[name] = nil } else { cookies[name] = String(parts[1]) }
         }
         let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
         return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
