@@ -29,12 +29,12 @@ struct OAuthCallbackController: RouteCollection {
         else {
             throw refused(.notFound, "This sign-in is not known here.")
         }
+        let gone = refused(.gone, "This sign-in was already used or has expired.")
+        guard attempt.consumedAt == nil, now < attempt.expiresAt else { throw gone }
         guard BrowserBinding.matches(request, sessionID: try session.requireID(), browserHash: attempt.browserHash) else {
             throw refused(.forbidden, "It was started in another browser.")
         }
-        guard now < attempt.expiresAt, try await Self.consume(attempt, at: now, on: request.db) else {
-            throw refused(.gone, "This sign-in was already used or has expired.")
-        }
+        guard try await Self.consume(attempt, at: now, on: request.db) else { throw gone }
         // Whatever happens next, the attempt is over once this returns (the result endpoint
         // reports an attempt in progress until then).
         do {
@@ -42,8 +42,13 @@ struct OAuthCallbackController: RouteCollection {
             try await Self.markFinished(attempt, at: now, on: request.db)
             return response
         } catch {
+            // A database or sealer failure after the state was consumed (security review F11):
+            // the session ends as failed, so the page posts an error to the widget (onError)
+            // instead of leaving it pending with raw JSON in the popup.
+            request.logger.error("callback failed", metadata: ["provider": .string(attempt.provider), "type": "\(type(of: error))"])
+            _ = try? await SessionStore(db: request.db).fail(session, Self.internalError, at: now)
             try? await Self.markFinished(attempt, at: now, on: request.db)
-            throw error
+            return request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
         }
     }
 
@@ -107,6 +112,8 @@ struct OAuthCallbackController: RouteCollection {
         attempt.finishedAt = now
         try await attempt.update(on: db)
     }
+
+    static let internalError = APIError(.internalError, "Something went wrong while connecting the account. Close this window and try again.")
 
     static func providerError(_ details: [String: String]) -> APIError {
         APIError(.oauthProviderError, "The provider reported an error during sign-in.", details: details)

@@ -215,3 +215,30 @@ struct FlowRejectionTests {
         }
     }
 }
+
+@Suite("The Connect flow ends cleanly when the server fails")
+struct CallbackFailureTests {
+    @Test("a sealer failure in the callback fails the session with internal_error on an error page, never raw JSON or pending", arguments: TestDatabase.all)
+    func sealerFailure(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": "http://localhost:4001"])
+            let consent = try await flow.startOAuth(from: try await flow.open(token))
+            // The client secret no longer opens (a key removed from the ring, a corrupted row).
+            let config = try #require(try await ProviderConfig.query(on: app.db).filter(\.$provider == "sandbox").first())
+            config.sealedClientSecret = "v1.gone.AAAA"
+            try await config.update(on: app.db)
+
+            let page = try await flow.decide(consent, allow: true)
+
+            #expect(page.headers.contentType == .html)
+            let result = try #require(page.scriptData["result"] as? [String: Any])
+            #expect((result["error"] as? [String: Any])?["code"] as? String == "internal_error")
+            let read = try await flow.result(token).json
+            #expect(read["status"] as? String == "failed")
+            #expect(read["oauth_in_progress"] as? Bool == false)
+            #expect(try await Grant.query(on: app.db).count() == 0)
+        }
+    }
+}
