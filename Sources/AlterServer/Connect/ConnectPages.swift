@@ -8,8 +8,10 @@ enum ConnectPages {
         let startPath: String
     }
 
-    static func picker(appName: String, entries: [PickerEntry], donePath: String?) -> String {
-        var html = "<h1>Connect an account</h1><p>\(HTML.escape(appName)) asks you to connect one of these services.</p><ul>"
+    static func picker(appName: String, entries: [PickerEntry], donePath: String?, notice: String? = nil) -> String {
+        var html = "<h1>Connect an account</h1>"
+        if let notice { html += "<p role=\"status\" id=\"notice\">\(HTML.escape(notice)) Pick another service, or try again.</p>" }
+        html += "<p>\(HTML.escape(appName)) asks you to connect one of these services.</p><ul>"
         for entry in entries {
             let provider = entry.provider
             let icon = provider.logoSVG ?? HTML.escape(provider.initials)

@@ -48,6 +48,15 @@ struct ConnectUIController: RouteCollection {
         if let connected = request.query[String.self, at: "connected"], session.allowedProviders.contains(connected) {
             events.append(.init(name: "OAUTH_COMPLETE", metadata: ["provider": connected]))
         }
+        // Back from a provider that refused (multi-provider sessions, see the callback).
+        var notice: String?
+        if let declined = request.query[String.self, at: "declined"], session.allowedProviders.contains(declined),
+            let code = request.query[String.self, at: "error"].flatMap(APIError.Code.init(rawValue:)), [.oauthDenied, .oauthProviderError].contains(code)
+        {
+            events.append(.init(name: "PROVIDER_DECLINED", metadata: ["provider": declined, "error_code": code.rawValue]))
+            let name = catalog[declined]?.name ?? declined
+            notice = code == .oauthDenied ? "Access was not granted at \(name)." : "\(name) reported an error; nothing was connected there."
+        }
         try await SessionStore(db: request.db).expireIfDue(session, at: now)
         if session.status != .pending {
             let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
@@ -78,7 +87,8 @@ struct ConnectUIController: RouteCollection {
             return .init(provider: provider, connected: connected.contains(id), startPath: Self.startPath(sessionID, provider: id))
         }
         script.pickerLinks = true
-        let body = ConnectPages.picker(appName: app.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done")
+        let body = ConnectPages.picker(
+            appName: app.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done", notice: notice)
         return page.response(title: "Connect an account", body: body, script: script, isHTTPS: isHTTPS)
     }
 

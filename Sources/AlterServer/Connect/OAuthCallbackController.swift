@@ -63,6 +63,15 @@ struct OAuthCallbackController: RouteCollection {
             return done
         }
         func fail(_ error: APIError) async throws -> Response {
+            // Security review F20: in a multi-provider session one provider's deny or error does
+            // not end the session or hide what was connected: back to the picker, where the
+            // user picks another provider or finishes with the grants made so far.
+            if session.allowedProviders.count > 1 {
+                return request.redirect(
+                    to: ConnectUIController.flowPath(try session.requireID()) + "?declined=" + FormEncoding.escape(provider.id)
+                        + "&error=" + error.code.rawValue,
+                    redirectType: .normal)
+            }
             _ = try await store.fail(session, error, at: now)
             return done
         }

@@ -34,6 +34,52 @@ struct MultiProviderTests {
         }
     }
 
+    @Test("a deny at the second provider returns to the picker with a message; the first grant is kept and Done delivers it", arguments: TestDatabase.all)
+    func denyKeepsGrants(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let picker = try await flow.open(token)
+            _ = try await flow.decide(try await flow.startOAuth(from: picker, provider: "sandbox"), allow: true)
+
+            let afterDeny = try await flow.decide(try await flow.startOAuth(from: picker, provider: "sandbox-mail"), allow: false)
+            #expect(afterDeny.status == 200)
+            #expect(afterDeny.body.contains("id=\"notice\""))
+            #expect(afterDeny.body.contains("Access was not granted at Sandbox Mail."))
+            #expect(afterDeny.body.contains("data-provider=\"sandbox-mail\""), "the declined provider can be tried again")
+            #expect(afterDeny.body.contains("id=\"done\""))
+            let events = try #require(afterDeny.scriptData["events"] as? [[String: Any]])
+            #expect(events.first?["name"] as? String == "PROVIDER_DECLINED")
+            #expect(events.first?["metadata"] as? [String: String] == ["provider": "sandbox-mail", "error_code": "oauth_denied"])
+            #expect(afterDeny.scriptData["result"] == nil)
+            #expect(try await flow.result(token).json["status"] as? String == "pending")
+
+            let path = try #require(try await ConnectSession.query(on: app.db).first()?.id).uuidString.lowercased()
+            let finish = try await browser.follow(try await browser.postForm("/connect/s/\(path)/done", []))
+            #expect(try ConnectFlowTests.grants(of: finish).map { $0["provider"] as? String } == ["sandbox"])
+            let result = try await flow.result(token).json
+            #expect(result["status"] as? String == "completed")
+            #expect((result["grants"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
+    @Test("a deny before anything was connected in a multi-provider session offers the other providers instead of failing")
+    func denyFirst() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let token = try await flow.mint()
+            let picker = try await flow.open(token)
+            let afterDeny = try await flow.decide(try await flow.startOAuth(from: picker, provider: "sandbox"), allow: false)
+            #expect(afterDeny.body.contains("data-provider=\"sandbox-mail\""))
+            #expect(!afterDeny.body.contains("id=\"done\""))
+            #expect(try await flow.result(token).json["status"] as? String == "pending")
+            let connected = try await flow.decide(try await flow.startOAuth(from: afterDeny, provider: "sandbox-mail"), allow: true)
+            #expect(connected.body.contains("id=\"done\""))
+        }
+    }
+
     @Test("connecting every offered provider finishes the session with one grant each", arguments: TestDatabase.all)
     func bothProviders(database: TestDatabase) async throws {
         try await withRunningApp(database: database) { app, browser in
