@@ -19,19 +19,6 @@ enum SessionMinter {
         /// SDK's `repair_grant_id`, with exactly one provider). Only a grant of this app, of
         /// that provider, for that account and end user is ever matched (`GrantWriter`).
         var repairGrantID: String?
-
-        init(
-            allowedProviders: [String]? = nil, allowedOrigin: String? = nil, returnURL: String? = nil, userToken: String? = nil,
-            agent: String? = nil, metadata: [String: String]? = nil, repairGrantID: String? = nil
-        ) {
-            self.repairGrantID = repairGrantID
-            self.allowedProviders = allowedProviders
-            self.allowedOrigin = allowedOrigin
-            self.returnURL = returnURL
-            self.userToken = userToken
-            self.agent = agent
-            self.metadata = metadata
-        }
     }
 
     struct Minted: Sendable {
