@@ -22,7 +22,7 @@ export interface HostedData {
   /**
    * F1: this browser has not yet shown that the app's page opened it. `next` waits for the
    * opener's receipt of `alter:hello`; without one, the page reveals `#alter-unproven` (an
-   * interstitial naming the app, whose link the person must click).
+   * interstitial naming the app, whose link the person must click) in place of `#alter-connecting`.
    */
   prove?: boolean;
 }
@@ -88,8 +88,10 @@ export const runHostedPage = (w: Window): void => {
   if (d.prove) {
     // F1: no automatic step without the opener's receipt. The interstitial waits behind it.
     const unproven = w.document.getElementById("alter-unproven");
+    const connecting = w.document.getElementById("alter-connecting");
     const reveal = () => {
       if (unproven) unproven.hidden = false;
+      if (connecting) connecting.hidden = true;
     };
     whenReceived(() => {
       if (unproven) unproven.hidden = true;

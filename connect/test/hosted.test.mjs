@@ -20,6 +20,7 @@ function fakePage(data, { opener = true, links = [], unproven = false } = {}) {
     replaced: [],
     closed: false,
     unproven: unproven ? { hidden: true } : null,
+    connecting: unproven ? { hidden: false } : null,
     links: links.map((provider) => {
       const link = { dataset: { provider }, href: `${BASE}/connect/s/1/start?provider=${provider}&proof=p`, handlers: [] };
       link.addEventListener = (type, f) => type === "click" && link.handlers.push(f);
@@ -34,7 +35,13 @@ function fakePage(data, { opener = true, links = [], unproven = false } = {}) {
     opener: openerWindow,
     document: {
       getElementById: (id) =>
-        id === "alter-data" ? { textContent: JSON.stringify(data) } : id === "alter-unproven" ? page.unproven : null,
+        id === "alter-data"
+          ? { textContent: JSON.stringify(data) }
+          : id === "alter-unproven"
+            ? page.unproven
+            : id === "alter-connecting"
+              ? page.connecting
+              : null,
       querySelectorAll: (selector) => (selector === "a[data-provider]" ? page.links : []),
     },
     location: { replace: (url) => page.replaced.push(url) },
@@ -93,6 +100,7 @@ test("F1: an echo from another origin, another window or with another nonce is n
   page.runTimers();
   assert.deepEqual(page.replaced, [], "waiting longer proves nothing either");
   assert.equal(page.unproven.hidden, false, "the interstitial is shown");
+  assert.equal(page.connecting.hidden, true, "in place of “Connecting…”");
 });
 
 test("F1: a first load without an opener (a forwarded link opened directly) shows the interstitial and posts nothing", () => {
