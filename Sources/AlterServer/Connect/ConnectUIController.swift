@@ -78,10 +78,14 @@ struct ConnectUIController: RouteCollection {
             script.events += [.init(name: "PROVIDER_SELECTED", metadata: ["provider": only]), .init(name: "OAUTH_STARTED", metadata: ["provider": only])]
             script.next = FirstLoadProof.adding(proof, to: Self.startPath(sessionID, provider: only))
             var body = ConnectPages.message("Connecting to \(name)…", "Taking you to \(name) to sign in.")
-                + "<noscript><a href=\"\(HTML.escape(script.next!))\">Continue</a></noscript>"
             if script.prove {
-                body = "<div id=\"alter-connecting\">\(body)</div>" + FirstLoadProof.interstitial(
-                    appName: app.name, providerName: name, sessionOrigin: session.origin, continuePath: script.next!, provider: only)
+                let interstitial = { (noscript: Bool) in
+                    FirstLoadProof.interstitial(
+                        appName: app.name, providerName: name, sessionOrigin: session.origin, continuePath: script.next!, provider: only, noscript: noscript)
+                }
+                body = "<div id=\"alter-connecting\">\(body)</div>" + interstitial(false) + "<noscript>\(interstitial(true))</noscript>"
+            } else {
+                body += "<noscript><a href=\"\(HTML.escape(script.next!))\">Continue</a></noscript>"
             }
             return page.response(title: "Connecting", body: body, script: script, isHTTPS: isHTTPS)
         }

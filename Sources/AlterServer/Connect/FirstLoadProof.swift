@@ -73,12 +73,13 @@ enum FirstLoadProof {
     }
 
     /// The interstitial: names the app and where the session was meant to be used, and makes the
-    /// person click to continue. Hidden while the popup's handshake may still prove the load.
-    static func interstitial(appName: String, providerName: String, sessionOrigin: String, continuePath: String, provider: String) -> String {
+    /// person click to continue. Hidden while the popup's handshake may still prove the load; the
+    /// `<noscript>` copy is what a browser without scripts shows instead of "Connecting…".
+    static func interstitial(appName: String, providerName: String, sessionOrigin: String, continuePath: String, provider: String, noscript: Bool = false) -> String {
         let app = HTML.escape(appName)
         let site = HTML.escape(sessionOrigin)
         return """
-            <section id="alter-unproven" hidden><h1>Connect \(HTML.escape(providerName)) to \(app)?</h1>\
+            <section\(noscript ? "" : " id=\"alter-unproven\" hidden")><h1>Connect \(HTML.escape(providerName)) to \(app)?</h1>\
             <p>This Connect link was not shown to come from \(app) (\(site)). Continue only if you started this \
             yourself in \(app). If someone sent you this link, close this window: continuing would connect your \
             account to theirs.</p><p><a class="p" data-provider="\(HTML.escape(provider))" href="\(HTML.escape(continuePath))">\
