@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Type-checks and builds the widget: dist/alter-connect.mjs (ESM), dist/alter-connect.umd.js
 # (script tag / CommonJS, global AlterConnect), dist/index.d.ts; then copies the two bundles to
-# the server, which serves them at /sdk/. Deterministic: same sources, same bytes.
-#   build.sh [DIST_DIR [SDK_DIR]]   (check-fresh.sh builds into a temporary directory)
+# the server, which serves them at /sdk/; and the hosted pages' script (src/hosted.ts) to
+# Sources/AlterServer/Resources/hosted.js, which the server inlines under each page's CSP nonce.
+# Deterministic: same sources, same bytes.
+#   build.sh [DIST_DIR [SDK_DIR [HOSTED_FILE]]]   (check-fresh.sh builds into a temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")"
 DIST="${1:-dist}"
 SDK="${2:-../Sources/AlterServer/Resources/sdk}"
+HOSTED="${3:-../Sources/AlterServer/Resources/hosted.js}"
 VERSION="$(node -p 'require("./package.json").version')"
 
 tsc --noEmit -p .
@@ -17,6 +20,7 @@ common=(--bundle --minify --charset=utf8 --legal-comments=none --log-level=warni
   "--define:__VERSION__=\"$VERSION\"")
 esbuild src/index.ts "${common[@]}" --format=esm --outfile="$DIST/alter-connect.mjs"
 esbuild src/umd.ts "${common[@]}" --format=iife --outfile="$DIST/alter-connect.umd.js"
+esbuild src/hosted-entry.ts "${common[@]}" --format=iife --outfile="$HOSTED"
 # The package is "type": "module"; this keeps Node's require() of the UMD file CommonJS.
 printf '{"type":"commonjs"}\n' > "$DIST/package.json"
 

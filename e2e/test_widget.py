@@ -261,7 +261,7 @@ def test_open_after_destroy_reports_sdk_destroyed(vault, page: Page):
       sdk.open({ token, onSuccess() {}, onError: (e) => (reported = e) });
       return reported;
     }""", token)
-    assert error == {"code": "sdk_destroyed", "message": "SDK destroyed"}
+    assert error == {"code": "sdk_destroyed", "message": "Sdk destroyed"}
     assert len(page.context.pages) == 1
 
 

@@ -36,7 +36,7 @@ export interface AlterError {
     details?: Record<string, any>;
 }
 /** Names passed to `onEvent`, in the order they can occur. */
-export declare type ConnectEventName = "OPEN" | "PROVIDER_SELECTED" | "OAUTH_STARTED" | "OAUTH_COMPLETE" | "EXIT";
+export declare type ConnectEventName = "OPEN" | "PROVIDER_SELECTED" | "OAUTH_STARTED" | "OAUTH_COMPLETE" | "OAUTH_ERROR" | "EXIT";
 /** The argument to `open()`. */
 export interface OpenOptions {
     /** Session token minted by the backend (`POST /v1/connect/sessions`). Single use. */

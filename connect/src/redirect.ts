@@ -1,5 +1,3 @@
-import { isString } from "./messages";
-
 const PENDING = "alter-connect:pending";
 
 /**
@@ -12,16 +10,16 @@ export const prefersRedirect = (w: Window): boolean => {
   return width <= 480 || (width <= 1024 && w.innerHeight > w.innerWidth && w.matchMedia("(pointer: coarse)").matches);
 };
 
-/** Saves what handleRedirect() needs on the return page. Throws when storage is unavailable. */
-export const savePending = (w: Window, token: string, nonce: string): void =>
-  w.sessionStorage.setItem(PENDING, JSON.stringify({ token, nonce }));
+/** Saves the session token handleRedirect() needs on the return page. Throws when storage is unavailable. */
+export const savePending = (w: Window, token: string): void => w.sessionStorage.setItem(PENDING, token);
 
 /** Reads and removes the pending redirect flow; returns its session token, if any. */
-export const takePending = (w: Window): string | undefined => {
+export const takePending = (w: Window): string | null | undefined => {
   try {
     const storage = w.sessionStorage;
-    const pending = JSON.parse(storage.getItem(PENDING)!);
+    const token = storage.getItem(PENDING);
     storage.removeItem(PENDING);
-    if (pending && isString(pending.token)) return pending.token;
+    return token;
   } catch {}
 };
+

@@ -53,7 +53,7 @@ export interface AlterError {
 }
 
 /** Names passed to `onEvent`, in the order they can occur. */
-export type ConnectEventName = "OPEN" | "PROVIDER_SELECTED" | "OAUTH_STARTED" | "OAUTH_COMPLETE" | "EXIT";
+export type ConnectEventName = "OPEN" | "PROVIDER_SELECTED" | "OAUTH_STARTED" | "OAUTH_COMPLETE" | "OAUTH_ERROR" | "EXIT";
 
 /** The argument to `open()`. */
 export interface OpenOptions {

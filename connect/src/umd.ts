@@ -4,9 +4,9 @@ import { makeAlterConnect } from "./connect";
 
 declare const module: { exports: unknown } | undefined;
 
-const script = typeof document == "object" && (document.currentScript as HTMLScriptElement | null);
-const src = script ? script.src : undefined;
+const script = globalThis.document && (document.currentScript as HTMLScriptElement | null);
+const src = script && script.src;
 const AlterConnect = makeAlterConnect(() => src);
 
-if (typeof module == "object" && module && module.exports) module.exports = AlterConnect;
+if (typeof module != "undefined") module.exports = AlterConnect;
 else (globalThis as any).AlterConnect = AlterConnect;

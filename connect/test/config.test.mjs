@@ -25,7 +25,7 @@ test("baseURL is reduced to its origin", () => {
 for (const baseURL of ["localhost:4000", "vault.example.com", "", "javascript:alert(1)", "ftp://vault.example.com", 42]) {
   test(`baseURL ${JSON.stringify(baseURL)} is refused by create()`, () => {
     globalThis.window = fakeWindow();
-    assert.throws(() => AlterConnect.create({ baseURL }), /AlterConnect: baseURL missing or invalid/);
+    assert.throws(() => AlterConnect.create({ baseURL }), /AlterConnect: invalid baseURL/);
   });
 }
 
@@ -109,6 +109,6 @@ test("debug: true logs the lifecycle with the [AlterConnect] prefix and never th
   const lines = log.mock.calls.map((c) => c.arguments);
   assert.ok(lines.length >= 3);
   for (const line of lines) assert.equal(line[0], "[AlterConnect]");
-  assert.deepEqual(lines.map((l) => l.slice(1).join(" ")), ["open popup", "OPEN", "onSuccess"]);
+  assert.deepEqual(lines.map((l) => l.slice(1).join(" ")), ["popup", "OPEN", "onSuccess"]);
   assert.ok(!JSON.stringify(lines).includes(TOKEN));
 });

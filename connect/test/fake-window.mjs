@@ -33,7 +33,12 @@ export function fakeWindow({ width = 1280, height = 800, coarse = false, screen 
     outerWidth: 1400,
     outerHeight: 900,
     screen,
-    location: { href: `${APP}/settings` },
+    location: {
+      href: `${APP}/settings`,
+      assign(url) {
+        this.href = url;
+      },
+    },
     /** Every window.open call: {url, name, features, popup}. */
     opened: [],
     /** Every fetch call: {url, init}. */
@@ -47,8 +52,10 @@ export function fakeWindow({ width = 1280, height = 800, coarse = false, screen 
 
     matchMedia: (query) => ({ matches: query === "(pointer: coarse)" && coarse }),
     open(url, name, features) {
-      const popup = w.openBehaviour === null ? null : { closed: w.openBehaviour === "closed", closeCalls: 0 };
+      const popup = w.openBehaviour === null ? null : { closed: w.openBehaviour === "closed", closeCalls: 0, messages: [] };
       if (popup) popup.close = () => ((popup.closed = true), popup.closeCalls++);
+      /** What the widget posted to the popup: {data, targetOrigin}. */
+      if (popup) popup.postMessage = (data, targetOrigin) => popup.messages.push({ data, targetOrigin });
       w.opened.push({ url, name, features, popup });
       return popup;
     },

@@ -42,7 +42,7 @@ test("open() after destroy() reports sdk_destroyed", () => {
   const { w, sdk, r } = setup();
   sdk.destroy();
   sdk.open({ token: TOKEN, ...r });
-  assert.deepEqual(r.terminal(), [["error", { code: "sdk_destroyed", message: "SDK destroyed" }]]);
+  assert.deepEqual(r.terminal(), [["error", { code: "sdk_destroyed", message: "Sdk destroyed" }]]);
   assert.equal(w.opened.length, 0);
   assert.throws(() => sdk.open({ token: TOKEN, onSuccess() {} }), { code: "sdk_destroyed" });
 });
@@ -77,7 +77,7 @@ test("a Connect URL that cannot be built reports invalid_oauth_url", () => {
   } finally {
     globalThis.URL = RealURL;
   }
-  assert.deepEqual(r.calls, [["error", { code: "invalid_oauth_url", message: "Invalid Connect URL" }]]);
+  assert.deepEqual(r.calls, [["error", { code: "invalid_oauth_url", message: "Invalid oauth url" }]]);
   assert.equal(w.opened.length, 0);
 });
 

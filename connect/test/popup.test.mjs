@@ -32,7 +32,8 @@ test("open() calls window.open before it returns, with the protocol's URL, name 
   assert.equal(u.origin + u.pathname, `${BASE}/connect`);
   assert.equal(u.searchParams.get("token"), TOKEN);
   assert.equal(u.searchParams.get("mode"), "popup");
-  assert.match(u.searchParams.get("nonce"), /^[A-Za-z0-9_-]{22}$/);
+  // Protocol §2: 22–64 characters of [A-Za-z0-9_-]; the widget sends five random 32-bit words in decimal.
+  assert.match(u.searchParams.get("nonce"), /^[0-9]{22,50}$/);
   assert.equal(name, "alter-connect");
   // Centred on the window: 100 + (1400 - 500) / 2, 50 + (900 - 700) / 2.
   assert.equal(features, "popup,width=500,height=700,left=550,top=150");
@@ -151,4 +152,43 @@ test("an error result without a code reports invalid_response", () => {
   open();
   result(w, { error: { message: "?" } });
   assert.equal(r.terminal()[0][1].code, "invalid_response");
+});
+
+test("F1: the hosted page's alter:hello is echoed to the popup at the Connect origin, and nothing else is", () => {
+  const { w, r, open } = setup();
+  open();
+  const popup = w.opened[0].popup;
+  const hello = { type: "alter:hello", nonce: nonceOf(w.opened[0].url) };
+  // From the app's own origin, another window, or with another nonce: no echo.
+  w.post(hello, { origin: APP });
+  w.post(hello, { source: { closed: false } });
+  w.post({ ...hello, nonce: "x".repeat(22) });
+  assert.deepEqual(popup.messages, []);
+  w.post(hello);
+  assert.deepEqual(popup.messages, [{ data: hello, targetOrigin: BASE }], "posted to the Connect origin, never '*'");
+  assert.deepEqual(r.names(), ["OPEN"], "a handshake is not an event");
+});
+
+test("every accepted message is echoed as its receipt, so the page may navigate at once", () => {
+  const { w, open } = setup();
+  open();
+  const popup = w.opened[0].popup;
+  const event = { type: "alter:event", nonce: nonceOf(w.opened[0].url), name: "OAUTH_STARTED", metadata: { provider: "sandbox" } };
+  w.post(event);
+  assert.deepEqual(popup.messages.map((m) => m.data), [event]);
+});
+
+test("F20: a provider's deny in a multi-provider session is an OAUTH_ERROR event; the grants made still reach onSuccess", () => {
+  const { w, r, open } = setup();
+  open();
+  const nonce = nonceOf(w.opened[0].url);
+  const denied = { provider: "sandbox-mail", error_code: "oauth_denied" };
+  w.post({ type: "alter:event", nonce, name: "OAUTH_COMPLETE", metadata: { provider: "sandbox" } });
+  w.post({ type: "alter:event", nonce, name: "OAUTH_ERROR", metadata: denied });
+  assert.deepEqual(r.terminal(), [], "not a terminal onError");
+  assert.equal(w.listeners.size, 1, "still following the flow");
+  w.post({ type: "alter:result", nonce, grants: [grant()] });
+  assert.deepEqual(r.names(), ["OPEN", "OAUTH_COMPLETE", "OAUTH_ERROR", "success"]);
+  assert.deepEqual(r.calls[2][2], denied);
+  assert.deepEqual(r.terminal(), [["success", [grant()]]]);
 });

@@ -34,21 +34,17 @@ for (const [device, size, mode] of devices) {
   });
 }
 
-test("the redirect flow stores {token, nonce} first, then navigates to the Connect URL", () => {
+test("the redirect flow stores the session token first, then navigates to the Connect URL", () => {
   const { w, sdk, r } = setup({ width: 390, height: 844, coarse: true });
   let storedBeforeNavigation;
-  const location = {};
-  Object.defineProperty(location, "href", {
-    get: () => APP,
-    set: (url) => (storedBeforeNavigation = { url, stored: w.store.get(KEY) }),
-  });
-  w.location = location;
+  w.location = { href: APP, assign: (url) => (storedBeforeNavigation = { url, stored: w.store.get(KEY) }) };
   sdk.open({ token: TOKEN, ...r });
   const { url, stored } = storedBeforeNavigation;
   const u = new URL(url);
   assert.equal(u.origin + u.pathname, `${BASE}/connect`);
   assert.equal(u.searchParams.get("token"), TOKEN);
-  assert.deepEqual(JSON.parse(stored), { token: TOKEN, nonce: u.searchParams.get("nonce") });
+  assert.equal(stored, TOKEN);
+  assert.equal(u.searchParams.get("mode"), "redirect");
   assert.deepEqual(r.calls, [], "no OPEN event, no callback: the page is leaving");
   assert.equal(w.listeners.size + w.timers.size, 0);
   assert.equal(sdk.isOpen(), false);
@@ -61,7 +57,7 @@ test("storage that throws (private mode) reports redirect_error and does not nav
     throw new DOMException("QuotaExceededError");
   };
   sdk.open({ token: TOKEN, ...r });
-  assert.deepEqual(r.calls, [["error", { code: "redirect_error", message: "Storage unavailable" }]]);
+  assert.deepEqual(r.calls, [["error", { code: "redirect_error", message: "Redirect error" }]]);
   assert.equal(w.location.href, `${APP}/settings`);
 });
 
@@ -78,7 +74,7 @@ test("storage that cannot even be read reports redirect_error", () => {
 
 test("handleRedirect() on the return page delivers the grants asynchronously and clears storage", async () => {
   const { w, sdk, r } = setup({ width: 390, height: 844, coarse: true });
-  w.store.set(KEY, JSON.stringify({ token: TOKEN, nonce: "n".repeat(22) }));
+  w.store.set(KEY, TOKEN);
   const grants = [grant()];
   w.responses.push({ status: "completed", oauth_in_progress: false, grants });
   assert.equal(sdk.handleRedirect(r), true);
@@ -94,7 +90,7 @@ test("handleRedirect() on the return page delivers the grants asynchronously and
 
 test("handleRedirect() reports a failed flow to onError", async () => {
   const { w, sdk, r } = setup();
-  w.store.set(KEY, JSON.stringify({ token: TOKEN, nonce: "n".repeat(22) }));
+  w.store.set(KEY, TOKEN);
   w.responses.push({ status: "failed", error: { code: "oauth_denied", message: "Denied" } });
   assert.equal(sdk.handleRedirect(r), true);
   await w.tick(0);
@@ -104,9 +100,7 @@ test("handleRedirect() reports a failed flow to onError", async () => {
 test("handleRedirect() without a pending flow returns false and asks nothing", () => {
   const { w, sdk, r } = setup();
   assert.equal(sdk.handleRedirect(r), false);
-  w.store.set(KEY, "not json");
-  assert.equal(sdk.handleRedirect(r), false);
-  w.store.set(KEY, JSON.stringify({ nonce: "x" }));
+  w.store.set(KEY, "");
   assert.equal(sdk.handleRedirect(r), false);
   assert.equal(w.fetches.length, 0);
   assert.deepEqual(r.calls, []);
@@ -114,17 +108,17 @@ test("handleRedirect() without a pending flow returns false and asks nothing", (
 
 test("handleRedirect() validates its options and refuses after destroy()", () => {
   const { w, sdk, r } = setup();
-  w.store.set(KEY, JSON.stringify({ token: TOKEN }));
+  w.store.set(KEY, TOKEN);
   assert.throws(() => sdk.handleRedirect({}), { code: "invalid_options" });
   assert.equal(w.store.has(KEY), true, "left for a correct call");
   sdk.destroy();
   assert.equal(sdk.handleRedirect(r), false);
-  assert.deepEqual(r.calls, [["error", { code: "sdk_destroyed", message: "SDK destroyed" }]]);
+  assert.deepEqual(r.calls, [["error", { code: "sdk_destroyed", message: "Sdk destroyed" }]]);
 });
 
 test("destroy() before the result arrives: no callback", async () => {
   const { w, sdk, r } = setup();
-  w.store.set(KEY, JSON.stringify({ token: TOKEN }));
+  w.store.set(KEY, TOKEN);
   w.responses.push({ status: "completed", grants: [grant()] });
   assert.equal(sdk.handleRedirect(r), true);
   sdk.destroy();

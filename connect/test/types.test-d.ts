@@ -60,7 +60,9 @@ console.log(isOpen, version, pending);
 const provider: Provider = { id: "google", name: "Google", description: "", category: "email", logo_url: "" };
 const error: AlterError = { code: "popup_blocked", message: "Popup blocked" };
 const errorWithDetails: AlterError = { code: "oauth_provider_error", message: "m", details: { error: "server_error" } };
-console.log(provider, error, errorWithDetails);
+// F20: a provider's error in a multi-provider session is an event, not the end of the flow.
+const providerError: Parameters<NonNullable<OpenOptions["onEvent"]>>[0] = "OAUTH_ERROR";
+console.log(provider, error, errorWithDetails, providerError);
 
 // ---- must stay errors ----
 

@@ -6,6 +6,7 @@ import Vapor
 /// The hosted Connect UI: token entry, provider picker, start of OAuth, Done.
 struct ConnectUIController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
+        _ = HostedPage.js  // read the pages' script once, at start-up
         routes.get("connect", use: entry)
         routes.get("connect", "s", ":session", use: flow)
         routes.get("connect", "s", ":session", "start", use: start)
@@ -26,10 +27,16 @@ struct ConnectUIController: RouteCollection {
         }
         let sessionID = try session.requireID()
         let cookie = BrowserBinding.newValue()
+        // F1: a link forwarded from another site is refused before anyone can consume it.
+        let evidence = FirstLoadProof.evidence(of: request, sessionOrigin: session.origin)
+        if session.state(at: now) == .unused, evidence == .foreignPage { return FirstLoadProof.foreignPage(request) }
         if session.state(at: now) == .unused,
             try await SessionStore(db: request.db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now)
         {
-            let response = request.redirect(to: Self.flowPath(sessionID), redirectType: .normal)
+            // F1: in redirect mode the app's page as Referer is the proof; a popup proves itself by its handshake.
+            let shown = mode == .redirect && evidence == .appPage
+            let path = shown ? FirstLoadProof.adding(FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID), to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
+            let response = request.redirect(to: path, redirectType: .normal)
             BrowserBinding.setCookie(cookie, for: sessionID, on: response, configuration: request.application.alterConfiguration)
             response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
             response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
@@ -53,7 +60,7 @@ struct ConnectUIController: RouteCollection {
         if let declined = request.query[String.self, at: "declined"], session.allowedProviders.contains(declined),
             let code = request.query[String.self, at: "error"].flatMap(APIError.Code.init(rawValue:)), [.oauthDenied, .oauthProviderError].contains(code)
         {
-            events.append(.init(name: "PROVIDER_DECLINED", metadata: ["provider": declined, "error_code": code.rawValue]))
+            events.append(.init(name: "OAUTH_ERROR", metadata: ["provider": declined, "error_code": code.rawValue]))
             let name = catalog[declined]?.name ?? declined
             notice = code == .oauthDenied ? "Access was not granted at \(name)." : "\(name) reported an error; nothing was connected there."
         }
@@ -71,30 +78,43 @@ struct ConnectUIController: RouteCollection {
         let page = HostedPage()
         let isHTTPS = request.application.alterConfiguration.isHTTPS
         var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
+        let app = try await session.$app.get(on: request.db)
+        // F1: every start carries this browser's proof; without a shown first load nothing starts on its own.
+        let proof = FirstLoadProof.token(request, sessionID: sessionID) ?? ""
+        script.prove = !(try await FirstLoadProof.isShown(request, session: session, on: request.db))
 
         if connected.isEmpty, session.allowedProviders.count == 1, let only = session.allowedProviders.first {
             // One provider: straight to its authorization page.
             let name = catalog[only]?.name ?? only
             script.events += [.init(name: "PROVIDER_SELECTED", metadata: ["provider": only]), .init(name: "OAUTH_STARTED", metadata: ["provider": only])]
-            script.next = Self.startPath(sessionID, provider: only)
-            let body = ConnectPages.message("Connecting to \(name)…", "Taking you to \(name) to sign in.")
-                + "<noscript><a href=\"\(HTML.escape(script.next!))\">Continue</a></noscript>"
+            script.next = FirstLoadProof.adding(proof, to: Self.startPath(sessionID, provider: only))
+            var body = ConnectPages.message("Connecting to \(name)…", "Taking you to \(name) to sign in.")
+            if script.prove {
+                let interstitial = { (noscript: Bool) in
+                    FirstLoadProof.interstitial(
+                        appName: app.name, providerName: name, sessionOrigin: session.origin, continuePath: script.next!, provider: only, noscript: noscript)
+                }
+                body = "<div id=\"alter-connecting\">\(body)</div>" + interstitial(false) + "<noscript>\(interstitial(true))</noscript>"
+            } else {
+                body += "<noscript><a href=\"\(HTML.escape(script.next!))\">Continue</a></noscript>"
+            }
             return page.response(title: "Connecting", body: body, script: script, isHTTPS: isHTTPS)
         }
-        let app = try await session.$app.get(on: request.db)
         let entries = session.allowedProviders.compactMap { id -> ConnectPages.PickerEntry? in
             guard let provider = catalog[id] else { return nil }
-            return .init(provider: provider, connected: connected.contains(id), startPath: Self.startPath(sessionID, provider: id))
+            return .init(provider: provider, connected: connected.contains(id), startPath: FirstLoadProof.adding(proof, to: Self.startPath(sessionID, provider: id)))
         }
         script.pickerLinks = true
-        let body = ConnectPages.picker(
-            appName: app.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done", notice: notice)
+        let body = (script.prove ? FirstLoadProof.pickerWarning(appName: app.name, sessionOrigin: session.origin) : "")
+            + ConnectPages.picker(
+                appName: app.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done", notice: notice)
         return page.response(title: "Connect an account", body: body, script: script, isHTTPS: isHTTPS)
     }
 
     /// `GET /connect/s/{id}/start?provider=`: a new OAuth attempt, then off to the provider.
     func start(request: Request) async throws -> Response {
         let (session, now) = try await Self.boundSession(request)
+        guard FirstLoadProof.isPresented(request, sessionID: try session.requireID()) else { return FirstLoadProof.startRefused(request) }
         guard session.state(at: now) == .inFlow else {
             return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
         }

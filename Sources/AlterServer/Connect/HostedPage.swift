@@ -21,6 +21,8 @@ struct HostedPage {
         var close = false
         /// Links with `data-provider` post PROVIDER_SELECTED and OAUTH_STARTED when clicked.
         var pickerLinks = false
+        /// F1: `next` waits for the opener's receipt; without one the page shows `#alter-unproven`.
+        var prove = false
     }
 
     struct Result: Encodable {
@@ -64,20 +66,17 @@ struct HostedPage {
             .replacingOccurrences(of: "&", with: "\\u0026")
     }
 
-    // Posts only to the session's exact origin, only to window.opener, always with the nonce.
-    // Navigation waits a moment after posting: Chromium can drop a message whose sender
-    // navigates away in the same task.
-    static let js = """
-        (function(){var d=JSON.parse(document.getElementById("alter-data").textContent);\
-        function post(m){if(!d.nonce||!d.origin||!window.opener)return;m.nonce=d.nonce;try{window.opener.postMessage(m,d.origin)}catch(e){}}\
-        function ev(n,p){post({type:"alter:event",name:n,metadata:{provider:p}})}\
-        function go(u){setTimeout(function(){location.replace(u)},50)}\
-        d.events.forEach(function(e){post({type:"alter:event",name:e.name,metadata:e.metadata})});\
-        if(d.pickerLinks){document.querySelectorAll("a[data-provider]").forEach(function(a){a.addEventListener("click",function(e){\
-        e.preventDefault();ev("PROVIDER_SELECTED",a.dataset.provider);ev("OAUTH_STARTED",a.dataset.provider);go(a.href)})})}\
-        if(d.result){var m=d.result;m.type="alter:result";post(m)}\
-        if(d.next){go(d.next)}else if(d.close&&window.opener){setTimeout(function(){window.close()},50)}})();
-        """
+    /// The pages' script: connect/src/hosted.ts, built by connect/build.sh into Resources/hosted.js
+    /// (freshness-checked with the widget). Read once; it posts only to `window.opener` at the
+    /// session's exact origin with the nonce, and waits for the opener's receipt (F1).
+    static let js: String = {
+        guard let url = Bundle.module.url(forResource: "hosted", withExtension: "js", subdirectory: "Resources"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else {
+            preconditionFailure("Resources/hosted.js is missing from the build; run connect/build.sh")
+        }
+        return text
+    }()
 
     static let css = """
         :root{color-scheme:light dark;--bg:#fff;--fg:#1b1b1f;--mu:#5f6170;--bd:#d9dae0;--ac:#2b59c3;--ok:#1d7a46}\

@@ -50,7 +50,7 @@ struct MultiProviderTests {
             #expect(afterDeny.body.contains("data-provider=\"sandbox-mail\""), "the declined provider can be tried again")
             #expect(afterDeny.body.contains("id=\"done\""))
             let events = try #require(afterDeny.scriptData["events"] as? [[String: Any]])
-            #expect(events.first?["name"] as? String == "PROVIDER_DECLINED")
+            #expect(events.first?["name"] as? String == "OAUTH_ERROR")
             #expect(events.first?["metadata"] as? [String: String] == ["provider": "sandbox-mail", "error_code": "oauth_denied"])
             #expect(afterDeny.scriptData["result"] == nil)
             #expect(try await flow.result(token).json["status"] as? String == "pending")
