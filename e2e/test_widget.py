@@ -285,6 +285,29 @@ def test_one_session_connects_two_providers(vault, page: Page):
     assert names(calls).count("OAUTH_COMPLETE") == 2
 
 
+def test_a_deny_at_one_provider_keeps_the_grants_already_made(vault, page: Page):
+    # F20: in a multi-provider session one provider's deny is an event, not the end: the person
+    # is back at the picker, can finish with what was connected, and the page gets those grants.
+    page.goto(vault.demo_url)
+    token = vault.mint(allowed_providers=["sandbox", "sandbox-mail"])["session_token"]
+    popup = start(page, token)
+
+    popup.click('[data-provider="sandbox"]')
+    consent(popup)
+    popup.click('[data-provider="sandbox-mail"]')
+    consent(popup, allow=False)
+    popup.wait_for_selector("#notice")
+    assert terminal(page.evaluate("window.__calls")) == [], "a deny at one provider is not the end"
+    popup.click("#done")
+
+    calls = outcome(page)
+    [(kind, grants)] = terminal(calls)
+    assert kind == "success"
+    assert [g["provider"] for g in grants] == ["sandbox"]
+    [declined] = [call[2] for call in calls if call[0] == "event" and call[1] == "OAUTH_ERROR"]
+    assert declined == {"provider": "sandbox-mail", "error_code": "oauth_denied"}
+
+
 def test_a_provider_page_with_coop_still_ends_in_success(vault, page: Page):
     # Cross-Origin-Opener-Policy on the provider's page cuts window.opener and makes the
     # popup read `closed`; the widget finds the result through the result endpoint.
