@@ -19,5 +19,6 @@ enum AlterMigrations {
         SandboxToken.Migration(),
         CustomProvider.Migration(),
         OAuthAttempt.AddFinishedAt(),
+        ConnectSession.AddMetadata(),
     ]
 }

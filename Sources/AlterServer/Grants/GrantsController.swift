@@ -5,7 +5,7 @@ import Foundation
 import NIOCore
 import Vapor
 
-/// `/v1/grants`: list, read, revoke, and hand out a fresh access token (headless use).
+/// `/v1/grants`: list, read, revoke. (The access-token hand-out is beside the proxy.)
 struct GrantsController: RouteCollection {
     struct List: Content {
         var grants: [GrantInfo]
@@ -21,26 +21,11 @@ struct GrantsController: RouteCollection {
         }
     }
 
-    struct AccessToken: Content {
-        var accessToken: String
-        var tokenType = "Bearer"
-        var expiresAt: Date?
-        var scopes: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case scopes
-            case accessToken = "access_token"
-            case tokenType = "token_type"
-            case expiresAt = "expires_at"
-        }
-    }
-
     func boot(routes: any RoutesBuilder) throws {
         let grants = routes.grouped(AppKeyAuthenticator()).grouped("v1", "grants")
         grants.get(use: list)
         grants.get(":grant", use: show)
         grants.delete(":grant", use: revoke)
-        grants.post(":grant", "token", use: token)
     }
 
     func list(request: Request) async throws -> List {
@@ -77,21 +62,12 @@ struct GrantsController: RouteCollection {
         let caller = request.alterCaller
         try await request.db.transaction { db in
             grant.status = .revoked
-            try await WebhookEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
+            try await GrantEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
             try await AuditEvent(appID: grant.$app.id, grantID: grantID, action: .revoke, caller: caller, agent: nil, status: revokedAtProvider ? 200 : nil, at: now)
                 .create(on: db)
             try await grant.delete(on: db)
         }
         return Revoked(grantID: grantID.uuidString.lowercased(), revokedAtProvider: revokedAtProvider)
-    }
-
-    func token(request: Request) async throws -> AccessToken {
-        let grant = try await find(request)
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: nil)
-        let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
-        try await AuditEvent(appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: nil, status: 200, at: request.application.clock.now())
-            .create(on: request.db)
-        return AccessToken(accessToken: token, expiresAt: current.expiresAt, scopes: current.scopes)
     }
 
     private func find(_ request: Request) async throws -> Grant {

@@ -37,17 +37,5 @@ enum SessionOutcome {
         return now >= session.expiresAt
     }
 
-    /// Grants made in this session, oldest first, in the seeds' shape.
-    static func grants(of session: ConnectSession, catalog: ProviderCatalog, on db: any Database) async throws -> [GrantPayload] {
-        let links = try await SessionGrant.query(on: db).filter(\.$session.$id == session.requireID()).with(\.$grant)
-            .sort(\.$connectedAt).all()
-        return try links.map { try GrantPayload(grant: $0.grant, operation: $0.operation, at: $0.connectedAt, catalog: catalog) }
-    }
-
-    static func connectedProviders(of session: ConnectSession, on db: any Database) async throws -> Set<String> {
-        let links = try await SessionGrant.query(on: db).filter(\.$session.$id == session.requireID()).with(\.$grant).all()
-        return Set(links.map(\.grant.provider))
-    }
-
     static let expiredError = APIError(.sessionExpired, "This Connect session has expired or was already used. Start again from the app.")
 }

@@ -22,9 +22,7 @@ struct ConnectUIController: RouteCollection {
         let nonce = request.query[String.self, at: "nonce"].flatMap { Self.isValidNonce($0) ? $0 : nil }
         let mode = request.query[String.self, at: "mode"] == "popup" ? "popup" : "redirect"
         let now = request.application.clock.now()
-        guard SecretToken.isWellFormed(token, prefix: ConnectSession.tokenPrefix),
-            let session = try await ConnectSession.query(on: request.db).filter(\.$tokenHash == SecretToken.hash(token)).first()
-        else {
+        guard let session = try await ConnectSession.find(token: token, on: request.db) else {
             return Self.invalidTokenPage(request)
         }
         let sessionID = try session.requireID()
@@ -56,13 +54,13 @@ struct ConnectUIController: RouteCollection {
             try await SessionOutcome.fail(session, SessionOutcome.expiredError, at: now, on: request.db)
         }
         if session.status != .pending {
-            let grants = try await SessionOutcome.grants(of: session, catalog: catalog, on: request.db)
+            let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
             return FinishPage.render(
                 session: session, grants: grants, error: SessionOutcome.error(of: session), events: events,
                 nonce: session.nonce, mode: session.mode, request: request)
         }
         let sessionID = try session.requireID()
-        let connected = try await SessionOutcome.connectedProviders(of: session, on: request.db)
+        let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
         let page = HostedPage()
         let isHTTPS = request.application.alterConfiguration.isHTTPS
         var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
@@ -127,7 +125,7 @@ struct ConnectUIController: RouteCollection {
     /// `POST /connect/s/{id}/done`: finish with the grants made so far.
     func done(request: Request) async throws -> Response {
         let (session, now) = try await Self.boundSession(request)
-        if session.status == .pending, !(try await SessionOutcome.connectedProviders(of: session, on: request.db).isEmpty) {
+        if session.status == .pending, !(try await SessionGrants.connectedProviders(of: session, on: request.db).isEmpty) {
             try await SessionOutcome.complete(session, at: now, on: request.db)
         }
         return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
@@ -180,22 +178,5 @@ struct ConnectUIController: RouteCollection {
 
     static func errorPage(_ request: Request, _ title: String, _ text: String, status: HTTPResponseStatus) -> Response {
         HostedPage().response(title: title, body: ConnectPages.message(title, text), status: status, isHTTPS: request.application.alterConfiguration.isHTTPS)
-    }
-}
-
-/// A dead end in the hosted UI, rendered as a page (not JSON) by `ConnectUIController`'s routes.
-struct HostedPageError: Error {
-    let title: String
-    let text: String
-}
-
-/// Renders `HostedPageError` as an HTML page with the hosted-page headers.
-struct HostedPageErrorMiddleware: AsyncMiddleware {
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        do {
-            return try await next.respond(to: request)
-        } catch let error as HostedPageError {
-            return ConnectUIController.errorPage(request, error.title, error.text, status: .badRequest)
-        }
     }
 }

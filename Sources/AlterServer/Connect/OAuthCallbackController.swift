@@ -92,7 +92,7 @@ struct OAuthCallbackController: RouteCollection {
             request.logger.notice("token exchange failed", metadata: ["provider": .string(provider.id), "error": .string(error.error)])
             return try await fail(Self.providerError(error.details))
         }
-        let connected = try await SessionOutcome.connectedProviders(of: session, on: request.db)
+        let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
         if Set(session.allowedProviders).isSubset(of: connected) {
             try await SessionOutcome.complete(session, at: now, on: request.db)
         }
