@@ -44,7 +44,7 @@ struct CustomProviderInput: Sendable, Equatable {
             userinfo: .init(url: userinfoURL, method: "GET", accountIdentifier: accountField ?? "sub", email: emailField, displayName: nameField),
             scopeSeparator: " ", defaultScopes: scopes, authorizationParams: [:], clientAuth: clientAuth ?? .basic, tokenRequestFormat: .form,
             pkce: pkce, refresh: true, apiHosts: apiHosts, variables: [:], quirks: [], docsURL: nil, issuer: discovered?.issuer,
-            allowsPrivateNetwork: allowsPrivateNetwork, isCustom: true)
+            sendsIssuerParameter: discovered?.authorizationResponseIssParameterSupported == true ? true : nil, allowsPrivateNetwork: allowsPrivateNetwork, isCustom: true)
         if !allowsPrivateNetwork, let url = entry.urlTemplates.first(where: { Self.isPrivate(url: $0) }) {
             throw fail("\(url) is a loopback or private address: pass --allow-private-network (for tests only)")
         }

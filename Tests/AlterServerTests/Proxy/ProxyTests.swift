@@ -132,6 +132,7 @@ struct ProxyTests {
             entry.revocationURL = nil
             entry.userinfo = nil
             entry.issuer = nil
+            entry.sendsIssuerParameter = nil
             entry.apiHosts = [httpsBase]
             app.providerCatalog = try ProviderCatalog(providers: app.providerCatalog.sorted + [entry])
             let seeded = try await seedApp(app, providers: ["sandbox", "public-api"])
