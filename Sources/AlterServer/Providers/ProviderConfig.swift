@@ -54,6 +54,10 @@ final class ProviderConfig: Model, @unchecked Sendable {
     struct AddLegacyCallback: AsyncMigration {
         func prepare(on database: any Database) async throws {
             try await database.schema(ProviderConfig.schema).field("legacy_callback", .bool).update()
+            try await Self.markExistingConfigs(on: database)
+        }
+
+        static func markExistingConfigs(on database: any Database) async throws {
             try await ProviderConfig.query(on: database).set(\.$legacyCallback, to: true).update()
         }
 

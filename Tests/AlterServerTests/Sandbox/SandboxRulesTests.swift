@@ -39,6 +39,8 @@ struct SandboxRulesTests {
         ("+state=t", "invalid_request"),
         ("code_challenge_method=plain", "invalid_request"),
         ("+scope=a%22b", "invalid_scope"),
+        ("+scope=openid", "invalid_request"),
+        ("+nonce=\(String(repeating: "n", count: 256))", "invalid_request"),
     ])
     func refusals(change: String, outcome: String) {
         var pairs = Self.valid.split(separator: "&").map(String.init)
