@@ -21,7 +21,7 @@ import Foundation
 /// body.
 public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable, machine-readable error code; `rawValue` is the wire code, e.g. `grant_not_found`.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable, Decodable, CustomStringConvertible {
         /// The wire code.
         public let rawValue: String
 
@@ -63,8 +63,13 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let identityNotConfigured = Code(rawValue: "identity_not_configured")
         /// A session token is malformed or unknown (401).
         public static let invalidToken = Code(rawValue: "invalid_token")
-        /// A session token expired or was already used.
+        /// A session token expired or was already used (400); also a session result's error.
         public static let sessionExpired = Code(rawValue: "session_expired")
+        /// The user denied access at the provider: a session result's error.
+        public static let oauthDenied = Code(rawValue: "oauth_denied")
+        /// The provider reported an error during sign-in; its code is in `details["error"]`:
+        /// a session result's error.
+        public static let oauthProviderError = Code(rawValue: "oauth_provider_error")
 
         // Proxy and grants
 

@@ -32,6 +32,7 @@ struct CreateConnectSessionBody: Encodable {
     var userToken: String?
     var agent: String?
     var returnURL: String?
+    var repairGrantID: String?
 
     enum CodingKeys: String, CodingKey {
         case allowedProviders = "allowed_providers"
@@ -39,6 +40,7 @@ struct CreateConnectSessionBody: Encodable {
         case userToken = "user_token"
         case agent
         case returnURL = "return_url"
+        case repairGrantID = "repair_grant_id"
     }
 }
 
@@ -67,6 +69,10 @@ extension AlterVault {
     ///     to its `sub`.
     ///   - agent: An agent name the resulting grants are delegated to.
     ///   - returnURL: Where the mobile redirect flow returns; must be on `allowedOrigin`.
+    ///   - repairGrantID: A grant of your user to reconnect (after ``CredentialRevokedError``),
+    ///     with exactly one provider in `allowedProviders`: when the same account comes back,
+    ///     the grant is re-authorized and keeps its id. Without it, or without a `userToken`
+    ///     naming the same user, every connection makes a new grant.
     /// - Throws: ``AlterVaultError`` (`invalid_origin`, `missing_origin`, `invalid_return_url`,
     ///   `no_providers`, `invalid_user_token`, `identity_not_configured`, `unauthorized`, …) or
     ///   ``AlterVaultNetworkError``.
@@ -76,10 +82,12 @@ extension AlterVault {
         allowedOrigin: String? = nil,
         userToken: String? = nil,
         agent: String? = nil,
-        returnURL: String? = nil
+        returnURL: String? = nil,
+        repairGrantID: String? = nil
     ) async throws -> ConnectSession {
         let body = CreateConnectSessionBody(
-            allowedProviders: allowedProviders, allowedOrigin: allowedOrigin, userToken: userToken, agent: agent, returnURL: returnURL)
+            allowedProviders: allowedProviders, allowedOrigin: allowedOrigin, userToken: userToken, agent: agent, returnURL: returnURL,
+            repairGrantID: repairGrantID)
         return try await call(.POST, "/v1/connect/sessions", json: body, as: ConnectSession.self)
     }
 }

@@ -76,7 +76,7 @@ struct ProxyTests {
         }
     }
 
-    @Test("a revoked refresh token throws CredentialRevokedError; reconnecting is a reauth of the same grant")
+    @Test("a revoked refresh token throws CredentialRevokedError; reconnecting with repairGrantID is a reauth of the same grant")
     func revoked() async throws {
         try await withRunningVault { vault in
             let grantID = try await connectThenRevokeAtProvider(vault)
@@ -91,10 +91,16 @@ struct ProxyTests {
             try await vault.sandboxControl(["reset": true])
             let user = SandboxUser(baseURL: vault.baseURL)
             defer { Task { try? await user.close() } }
-            let session = try await vault.sdk().createConnectSession(allowedProviders: ["sandbox"], allowedOrigin: "http://localhost:4001")
+            let session = try await vault.sdk().createConnectSession(
+                allowedProviders: ["sandbox"], allowedOrigin: "http://localhost:4001", repairGrantID: grantID)
             let again = try await user.connect(sessionToken: session.sessionToken)
             #expect(again.operation == "reauth")
             #expect(again.grantID == grantID)
+            // The backend reads the same from the session it minted.
+            let result = try await vault.sdk().connectSessionResult(sessionToken: session.sessionToken)
+            #expect(result.status == .completed)
+            #expect(result.grants.map(\.grantID) == [grantID])
+            #expect(result.grants.first?.operation == "reauth")
             let response = try await vault.sdk().request(.GET, vault.baseURL + "/sandbox/api/calendar/events", grantID: grantID)
             #expect(response.status == 200)
         }

@@ -8,7 +8,7 @@ struct AuditController: RouteCollection {
     struct Entry: Content {
         var id: UUID
         var at: Date
-        var action: String
+        var action: AuditEvent.Action
         var grantID: String?
         var caller: String?
         var agent: String?

@@ -13,7 +13,7 @@ final class AuditEvent: Model, @unchecked Sendable {
     @ID(key: .id) var id: UUID?
     @Parent(key: "app_id") var app: ClientApp
     @OptionalField(key: "grant_id") var grantID: UUID?
-    @Field(key: "action") var action: String
+    @Field(key: "action") var action: Action
     @OptionalField(key: "caller") var caller: String?
     @OptionalField(key: "agent") var agent: String?
     @OptionalField(key: "method") var method: String?
@@ -27,7 +27,7 @@ final class AuditEvent: Model, @unchecked Sendable {
         self.id = UUID()
         self.$app.id = appID
         self.grantID = grantID
-        self.action = action.rawValue
+        self.action = action
         self.caller = caller
         self.agent = agent
         self.method = method

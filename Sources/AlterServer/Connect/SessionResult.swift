@@ -18,17 +18,23 @@ struct SessionResult: Sendable, Equatable {
     /// is at the provider, or the callback is still exchanging the code.
     var oauthInProgress = false
 
+    /// How long after it completed a session still lists its grants (security review F14: the
+    /// token sits in sessionStorage and in proxy logs). Afterwards it reads as `expired`.
+    static let grantsWindow: TimeInterval = 600
+
     static func read(_ session: ConnectSession, catalog: ProviderCatalog, now: Date, on db: any Database) async throws -> SessionResult {
-        switch session.status {
+        switch session.state(at: now) {
+        case .completed where now > (session.finishedAt ?? now).addingTimeInterval(grantsWindow):
+            return SessionResult(status: .expired, error: ConnectSession.expiredError.payload)
         case .completed:
             return SessionResult(status: .completed, grants: try await SessionGrants.payloads(of: session, catalog: catalog, on: db))
         case .failed:
-            return SessionResult(
-                status: session.errorCode == APIError.Code.sessionExpired.rawValue ? .expired : .failed,
-                error: SessionOutcome.error(of: session))
-        case .pending where SessionOutcome.isExpired(session, now: now):
-            return SessionResult(status: .expired, error: SessionOutcome.expiredError.payload)
-        case .pending:
+            return SessionResult(status: .failed, error: session.error)
+        case .expired:
+            return SessionResult(status: .expired, error: ConnectSession.expiredError.payload)
+        case .unused:
+            return SessionResult(status: .pending)
+        case .inFlow:
             let inProgress = try await OAuthAttempt.query(on: db)
                 .filter(\.$session.$id == session.requireID()).filter(\.$finishedAt == nil)
                 .filter(\.$expiresAt > now).count() > 0

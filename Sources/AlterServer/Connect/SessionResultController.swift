@@ -3,9 +3,13 @@ import FluentKit
 import Foundation
 import Vapor
 
-/// `GET /v1/connect/sessions/result` (Bearer session token): how a session ended, for the
-/// widget when a popup closed without a message (a provider's COOP cut `window.opener`) or
-/// after a full-page redirect. CORS answers only the session's own origin.
+/// How a session ended, read two ways:
+/// - `GET /v1/connect/sessions/result` (Bearer session token): for the widget when a popup
+///   closed without a message (a provider's COOP cut `window.opener`) or after a full-page
+///   redirect. CORS answers only the session's own origin.
+/// - `POST /v1/connect/sessions/result` (app key, `{"session_token"}`): for the app's backend,
+///   which takes the grants from the session it minted for its user instead of trusting grant
+///   ids a browser posts (security review F5). Only the app's own sessions answer.
 struct SessionResultController: RouteCollection {
     struct ResultResponse: Content {
         var status: SessionResult.Status
@@ -26,26 +30,52 @@ struct SessionResultController: RouteCollection {
         }
     }
 
+    struct BackendRead: Content {
+        var sessionToken: String
+
+        enum CodingKeys: String, CodingKey {
+            case sessionToken = "session_token"
+        }
+    }
+
     func boot(routes: any RoutesBuilder) throws {
         routes.grouped(ResultCORS()).get("v1", "connect", "sessions", "result", use: result)
+        routes.grouped(AppKeyAuthenticator()).post("v1", "connect", "sessions", "result", use: backendResult)
         routes.on(.OPTIONS, "v1", "connect", "sessions", "result", use: preflight)
     }
+
+    static let unknownToken = APIError(.invalidToken, "The session token is malformed or not recognised.")
 
     func result(request: Request) async throws -> Response {
         guard let token = request.headers.bearerAuthorization?.token,
             let session = try await ConnectSession.find(token: token, on: request.db)
         else {
-            throw APIError(.invalidToken, "The session token is malformed or not recognised.", status: .unauthorized)
+            throw Self.unknownToken
         }
+        let response = try await Self.respond(session, request: request)
+        response.headers.replaceOrAdd(name: .vary, value: "Origin")
+        if request.headers.first(name: .origin) == session.origin {
+            response.headers.replaceOrAdd(name: .accessControlAllowOrigin, value: session.origin)
+        }
+        return response
+    }
+
+    func backendResult(request: Request) async throws -> Response {
+        let app = try request.authenticatedApp.app
+        let token = try request.content.decode(BackendRead.self).sessionToken
+        // Another app's session answers like an unknown one.
+        guard let session = try await ConnectSession.find(token: token, on: request.db), session.$app.id == app.id else {
+            throw Self.unknownToken
+        }
+        return try await Self.respond(session, request: request)
+    }
+
+    static func respond(_ session: ConnectSession, request: Request) async throws -> Response {
         let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
         let result = try await SessionResult.read(session, catalog: catalog, now: request.application.clock.now(), on: request.db)
         let response = Response(status: .ok)
         response.headers.cacheControl = .init(noStore: true)
         try response.content.encode(ResultResponse(result))
-        response.headers.replaceOrAdd(name: .vary, value: "Origin")
-        if request.headers.first(name: .origin) == session.origin {
-            response.headers.replaceOrAdd(name: .accessControlAllowOrigin, value: session.origin)
-        }
         return response
     }
 

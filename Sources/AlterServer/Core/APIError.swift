@@ -2,11 +2,11 @@ import Fluent
 import Vapor
 
 /// The one error type of the HTTP API: a stable wire `code`, a message safe to show,
-/// optional `details`, and the HTTP status. `APIErrorMiddleware` renders it as
+/// optional `details`, and the HTTP status, which belongs to the code. `APIErrorMiddleware` renders it as
 /// `{"error": {"code", "message", "details"?}}`.
 struct APIError: Error, Sendable, CustomStringConvertible {
     /// Stable, machine-readable error codes (the raw values are the wire codes).
-    enum Code: String, Sendable, Codable {
+    enum Code: String, Sendable, Codable, CaseIterable {
         case invalidRequest = "invalid_request"
         case invalidOrigin = "invalid_origin"
         case invalidReturnURL = "invalid_return_url"
@@ -20,7 +20,6 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case sessionExpired = "session_expired"
         case oauthDenied = "oauth_denied"
         case oauthProviderError = "oauth_provider_error"
-        case invalidState = "invalid_state"
         case notFound = "not_found"
         case grantNotFound = "grant_not_found"
         case ambiguousGrant = "ambiguous_grant"
@@ -32,6 +31,24 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case upstreamTimeout = "upstream_timeout"
         case bodyTooLarge = "body_too_large"
         case internalError = "internal_error"
+
+        /// The HTTP status every response with this code carries.
+        var status: HTTPResponseStatus {
+            switch self {
+            case .invalidRequest, .invalidOrigin, .invalidReturnURL, .missingOrigin, .noProviders, .unknownProvider,
+                .identityNotConfigured, .hostNotAllowed, .sessionExpired, .oauthDenied, .oauthProviderError:
+                .badRequest
+            case .unauthorized, .invalidToken, .invalidUserToken: .unauthorized
+            case .agentNotDelegated: .forbidden
+            case .notFound, .grantNotFound: .notFound
+            case .ambiguousGrant, .credentialRevoked: .conflict
+            case .bodyTooLarge: .payloadTooLarge
+            case .upstreamUnreachable: .badGateway
+            case .refreshFailed: .serviceUnavailable
+            case .upstreamTimeout: .gatewayTimeout
+            case .internalError: .internalServerError
+            }
+        }
     }
 
     let code: Code
@@ -39,11 +56,18 @@ struct APIError: Error, Sendable, CustomStringConvertible {
     let status: HTTPResponseStatus
     var details: [String: String]?
 
-    init(_ code: Code, _ message: String, status: HTTPResponseStatus = .badRequest, details: [String: String]? = nil) {
+    init(_ code: Code, _ message: String, details: [String: String]? = nil) {
         self.code = code
         self.message = message
-        self.status = status
+        self.status = code.status
         self.details = details
+    }
+
+    /// Vapor's own 4xx refusals (405, 413, 415…) keep the status Vapor chose.
+    fileprivate init(vapor abort: any AbortError) {
+        self.code = .invalidRequest
+        self.message = abort.reason
+        self.status = abort.status
     }
 
     var description: String { "\(code.rawValue): \(message)" }
@@ -52,7 +76,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
     var payload: APIErrorBody.Payload { .init(code: code.rawValue, message: message, details: details) }
 
     static func unauthorized(_ message: String = "A valid app key is required: send `Authorization: Bearer <app key>`.") -> APIError {
-        APIError(.unauthorized, message, status: .unauthorized)
+        APIError(.unauthorized, message)
     }
 
     static func invalidRequest(_ message: String) -> APIError {
@@ -100,13 +124,13 @@ struct APIErrorMiddleware: AsyncMiddleware {
         case let decoding as DecodingError:
             return .invalidRequest("The request body is not valid: \(Self.describe(decoding))")
         case let abort as any AbortError where abort.status == .notFound:
-            return APIError(.notFound, "No such endpoint.", status: .notFound)
+            return APIError(.notFound, "No such endpoint.")
         case let abort as any AbortError where abort.status.code < 500:
-            return APIError(.invalidRequest, abort.reason, status: abort.status)
+            return APIError(vapor: abort)
         default:
             // Log the type only: error descriptions from drivers can carry bound values.
             request.logger.error("unhandled error", metadata: ["type": "\(type(of: error))"])
-            return APIError(.internalError, "Something went wrong on the server.", status: .internalServerError)
+            return APIError(.internalError, "Something went wrong on the server.")
         }
     }
 

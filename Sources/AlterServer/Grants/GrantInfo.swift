@@ -8,7 +8,7 @@ struct GrantInfo: Content, Equatable {
     var provider: String
     var providerName: String
     var accountIdentifier: String
-    var status: String
+    var status: Grant.WireStatus
     var scopes: [String]
     var metadata: GrantPayload.Metadata?
     var user: String?
@@ -28,15 +28,15 @@ struct GrantInfo: Content, Equatable {
     }
 
     init(grant: Grant, agents: [String], catalog: ProviderCatalog) throws {
-        grantID = try grant.requireID().uuidString.lowercased()
+        grantID = try grant.publicID()
         provider = grant.provider
         providerName = catalog[grant.provider]?.name ?? grant.provider
         accountIdentifier = grant.accountIdentifier
-        status = grant.status == .revoked ? "error" : grant.status.rawValue
+        status = grant.wireStatus
         scopes = grant.scopes
         let metadata = GrantPayload.Metadata(accountDisplayName: grant.accountDisplayName, accountEmail: grant.accountEmail)
         self.metadata = metadata.accountDisplayName == nil && metadata.accountEmail == nil ? nil : metadata
-        user = grant.userSubject.isEmpty ? nil : grant.userSubject
+        user = grant.user
         self.agents = agents.sorted()
         createdAt = grant.createdAt
         updatedAt = grant.updatedAt

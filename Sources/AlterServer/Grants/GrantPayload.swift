@@ -21,8 +21,7 @@ struct GrantPayload: Content, Equatable {
     var timestamp: Date
     var operation: SessionGrant.Operation
     var scopes: [String]
-    /// The seeds allow `active | pending | error`; a revoked grant is reported as `error`.
-    var status: String
+    var status: Grant.WireStatus
     var metadata: Metadata?
 
     enum CodingKeys: String, CodingKey {
@@ -34,14 +33,14 @@ struct GrantPayload: Content, Equatable {
     }
 
     init(grant: Grant, operation: SessionGrant.Operation, at date: Date, catalog: ProviderCatalog) throws {
-        grantID = try grant.requireID().uuidString.lowercased()
+        grantID = try grant.publicID()
         provider = grant.provider
         providerName = catalog[grant.provider]?.name ?? grant.provider
         accountIdentifier = grant.accountIdentifier
         timestamp = date
         self.operation = operation
         scopes = grant.scopes
-        status = grant.status == .revoked ? "error" : grant.status.rawValue
+        status = grant.wireStatus
         let metadata = Metadata(accountDisplayName: grant.accountDisplayName, accountEmail: grant.accountEmail)
         self.metadata = metadata.accountDisplayName == nil && metadata.accountEmail == nil ? nil : metadata
     }

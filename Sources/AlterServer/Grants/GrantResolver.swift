@@ -17,7 +17,7 @@ struct GrantResolver {
         var agent: String?
     }
 
-    static let notFound = APIError(.grantNotFound, "No such grant for this app.", status: .notFound)
+    static let notFound = APIError(.grantNotFound, "No such grant for this app.")
 
     func resolve(_ reference: Reference) async throws -> Grant {
         let grant: Grant
@@ -35,8 +35,7 @@ struct GrantResolver {
             guard let first = matches.first else { throw Self.notFound }
             guard matches.count == 1 else {
                 throw APIError(
-                    .ambiguousGrant, "This user connected several \(provider) accounts; send account_identifier to pick one.",
-                    status: .conflict, details: ["accounts": matches.map(\.accountIdentifier).joined(separator: ",")])
+                    .ambiguousGrant, "This user connected several \(provider) accounts; send account_identifier to pick one.", details: ["accounts": matches.map(\.accountIdentifier).joined(separator: ",")])
             }
             grant = first
         } else {
@@ -45,7 +44,7 @@ struct GrantResolver {
         if let agent = reference.agent {
             let delegated = try await Delegation.query(on: request.db).filter(\.$grant.$id == (try grant.requireID())).filter(\.$agent == agent).first()
             guard delegated != nil else {
-                throw APIError(.agentNotDelegated, "This grant is not delegated to agent \(agent).", status: .forbidden)
+                throw APIError(.agentNotDelegated, "This grant is not delegated to agent \(agent).")
             }
         }
         return grant

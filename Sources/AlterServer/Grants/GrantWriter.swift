@@ -1,8 +1,13 @@
 import FluentKit
 import Foundation
 
-/// Stores the outcome of a successful OAuth callback as a grant: a new one, or the same
-/// grant re-authorized when this app + provider + account + user already has one.
+/// Stores the outcome of a successful OAuth callback as a grant: a new one, or an existing
+/// grant re-authorized. Reauth needs an owner to match: the session's end user (its
+/// `user_token` subject) already has a grant for this app + provider + account, or the
+/// session names the grant to repair (`repair_grant_id`) and the same account came back.
+/// A session without either always makes a new grant: two anonymous end users who connect
+/// the same account (an org-level id such as a HubSpot portal, a recycled login) must not
+/// share one grant id or overwrite each other's tokens.
 struct GrantWriter {
     let db: any Database
     let sealer: Sealer
@@ -33,17 +38,14 @@ struct GrantWriter {
         tokens: ProviderTokens, requestedScopes: [String]
     ) async throws -> Written {
         try await db.transaction { db in
-            let existing = try await Grant.query(on: db)
-                .filter(\.$app.$id == appID).filter(\.$provider == provider)
-                .filter(\.$accountIdentifier == account.identifier).filter(\.$userSubject == subject)
-                .first()
+            let existing = try await reauthorizable(appID: appID, subject: subject, provider: provider, account: account, repair: session.repairGrantID, on: db)
             let grant = existing ?? Grant()
             if existing == nil {
                 grant.id = UUID()
                 grant.$app.id = appID
                 grant.provider = provider
                 grant.accountIdentifier = account.identifier
-                grant.userSubject = subject
+                grant.userSubject = subject.isEmpty ? Grant.anonymousSubject(grant.id!) : subject
             }
             grant.scopes = tokens.scopes ?? requestedScopes
             grant.status = .active
@@ -70,5 +72,18 @@ struct GrantWriter {
             try await GrantEvents.enqueue(operation == .creation ? .grantCreated : .grantReauthorized, grant: grant, catalog: catalog, at: now, on: db)
             return Written(grant: grant, operation: operation)
         }
+    }
+
+    /// The grant this connection re-authorizes, if it has an owner to match (see above).
+    private func reauthorizable(
+        appID: UUID, subject: String, provider: String, account: OAuthClient.Account, repair: UUID?, on db: any Database
+    ) async throws -> Grant? {
+        let sameAccount = Grant.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == provider)
+            .filter(\.$accountIdentifier == account.identifier)
+        if let repair, let grant = try await sameAccount.filter(\.$id == repair).first(), grant.isOwned(bySubject: subject) {
+            return grant
+        }
+        guard !subject.isEmpty else { return nil }
+        return try await sameAccount.filter(\.$userSubject == subject).first()
     }
 }

@@ -32,7 +32,7 @@ struct UserTokenVerifier: Sendable {
         guard app.hasJWTIdentity, let issuer = app.jwtIssuer else {
             throw APIError(.identityNotConfigured, "user_token was sent but this app has no JWT identity configured (see `alter apps identity`).")
         }
-        func reject(_ why: String) -> APIError { APIError(.invalidUserToken, "user_token was rejected: \(why).", status: .unauthorized) }
+        func reject(_ why: String) -> APIError { APIError(.invalidUserToken, "user_token was rejected: \(why).") }
 
         guard token.count <= 8192, token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else {
             throw reject("it is not a JWT")
@@ -62,8 +62,15 @@ struct UserTokenVerifier: Sendable {
         guard let subject = claims.sub?.value, !subject.isEmpty, subject.count <= 255 else {
             throw reject("it has no sub claim")
         }
+        guard !subject.hasPrefix(Self.reservedSubjectPrefix) else {
+            throw reject("its sub claim uses a prefix the vault reserves")
+        }
         return subject
     }
+
+    /// Subjects the vault makes up for anonymous grants (`Grant.anonymousSubject`); a token
+    /// claiming one could otherwise speak for such a grant.
+    static let reservedSubjectPrefix = "alter:anonymous:"
 
     private func keyCollection(for app: ClientApp) async throws -> JWTKeyCollection {
         let keys = JWTKeyCollection()
@@ -83,7 +90,7 @@ struct UserTokenVerifier: Sendable {
             do {
                 try await keys.add(jwksJSON: json)
             } catch {
-                throw APIError(.invalidUserToken, "user_token was rejected: the app's JWKS document is invalid.", status: .unauthorized)
+                throw APIError(.invalidUserToken, "user_token was rejected: the app's JWKS document is invalid.")
             }
         }
         return keys
@@ -109,7 +116,7 @@ actor JWKSCache {
 
     func jwks(at url: String) async throws -> String {
         if let entry = entries[url], Date().timeIntervalSince(entry.fetchedAt) < ttl { return entry.json }
-        let unavailable = APIError(.invalidUserToken, "user_token could not be checked: the app's JWKS URL is unreachable.", status: .unauthorized)
+        let unavailable = APIError(.invalidUserToken, "user_token could not be checked: the app's JWKS URL is unreachable.")
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")

@@ -58,12 +58,12 @@ struct ProxyController: RouteCollection {
 
     static func body(of call: ProxyRequest) throws -> ByteBuffer? {
         if let text = call.body {
-            guard text.utf8.count <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The request body is over 10 MiB.", status: .payloadTooLarge) }
+            guard text.utf8.count <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The request body is over 10 MiB.") }
             return ByteBuffer(string: text)
         }
         if let encoded = call.bodyBase64 {
             guard let data = Data(base64Encoded: encoded) else { throw APIError.invalidRequest("body_base64 is not valid base64.") }
-            guard data.count <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The request body is over 10 MiB.", status: .payloadTooLarge) }
+            guard data.count <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The request body is over 10 MiB.") }
             return ByteBuffer(data: data)
         }
         return nil
@@ -107,16 +107,16 @@ struct ProxyController: RouteCollection {
         do {
             return try await request.application.providerHTTP.execute(upstream, timeout: upstreamTimeout)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw APIError(.upstreamTimeout, "The provider API did not answer in time.", status: .gatewayTimeout)
+            throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
         } catch {
-            throw APIError(.upstreamUnreachable, "The provider API could not be reached.", status: .badGateway)
+            throw APIError(.upstreamUnreachable, "The provider API could not be reached.")
         }
     }
 
     /// Streams the provider's answer back, minus cookies and hop-by-hop headers.
     static func relay(_ upstream: HTTPClientResponse, grantID: UUID) throws -> Response {
         if let length = upstream.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBodyBytes {
-            throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.", status: .payloadTooLarge)
+            throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.")
         }
         var headers = HTTPHeaders()
         for (name, value) in upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {
@@ -130,7 +130,7 @@ struct ProxyController: RouteCollection {
             do {
                 for try await chunk in stream {
                     total += chunk.readableBytes
-                    guard total <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.", status: .payloadTooLarge) }
+                    guard total <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.") }
                     try await writer.writeBuffer(chunk)
                 }
                 try await writer.write(.end)

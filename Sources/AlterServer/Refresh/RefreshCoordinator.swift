@@ -57,7 +57,7 @@ struct RefreshCoordinator {
         switch outcome.value {
         case .revoked?: throw Self.revoked(current)
         case .transient(let reason)?:
-            throw APIError(.refreshFailed, "The provider could not refresh the token (\(reason)); try again.", status: .serviceUnavailable)
+            throw APIError(.refreshFailed, "The provider could not refresh the token (\(reason)); try again.")
         case .fresh?, nil:
             // nil: another caller in this process ran the refresh; its result is in the row.
             guard current.status == .active else { throw Self.revoked(current) }
@@ -135,8 +135,7 @@ struct RefreshCoordinator {
 
     static func revoked(_ grant: Grant) -> APIError {
         APIError(
-            .credentialRevoked, "The provider no longer accepts this grant; ask the user to connect again.",
-            status: .conflict, details: ["grant_id": grant.id?.uuidString.lowercased() ?? ""])
+            .credentialRevoked, "The provider no longer accepts this grant; ask the user to connect again.", details: ["grant_id": grant.id?.uuidString.lowercased() ?? ""])
     }
 
     /// A stable 64-bit key for `pg_advisory_xact_lock`, from the grant id.

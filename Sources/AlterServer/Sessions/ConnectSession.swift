@@ -7,8 +7,15 @@ final class ConnectSession: Model, @unchecked Sendable {
     static let schema = "connect_sessions"
     static let tokenPrefix = "cs_"
 
+    /// The stored half of the session's life; `state(at:)` adds the clock.
     enum Status: String, Codable, Sendable {
         case pending, completed, failed
+    }
+
+    /// How the widget opened the flow: results are posted to the opener, or the browser goes
+    /// to `return_url`.
+    enum Mode: String, Codable, Sendable {
+        case popup, redirect
     }
 
     @ID(key: .id) var id: UUID?
@@ -23,12 +30,14 @@ final class ConnectSession: Model, @unchecked Sendable {
     @OptionalField(key: "agent") var agent: String?
     /// Client context the app forwarded at mint time (`ip_address`, `user_agent`).
     @OptionalField(key: "metadata") var metadata: [String: String]?
+    /// The grant this session re-authorizes (`repair_grant_id`) when the same account returns.
+    @OptionalField(key: "repair_grant_id") var repairGrantID: UUID?
     @Field(key: "expires_at") var expiresAt: Date
     /// Set when the Connect UI first loads the token; a second load is refused.
     @OptionalField(key: "consumed_at") var consumedAt: Date?
     /// SHA-256 of the browser-binding cookie set on first load.
     @OptionalField(key: "browser_hash") var browserHash: String?
-    @OptionalField(key: "mode") var mode: String?
+    @OptionalField(key: "mode") var mode: Mode?
     @OptionalField(key: "nonce") var nonce: String?
     @Enum(key: "status") var status: Status
     @OptionalField(key: "error_code") var errorCode: String?
@@ -72,13 +81,15 @@ final class ConnectSession: Model, @unchecked Sendable {
         }
     }
 
-    /// Adds `metadata` (see `metadata`).
+    /// Adds `metadata` and `repair_grant_id`.
     struct AddMetadata: AsyncMigration {
         func prepare(on database: any Database) async throws {
             try await database.schema(ConnectSession.schema).field("metadata", .dictionary(of: .string)).update()
+            try await database.schema(ConnectSession.schema).field("repair_grant_id", .uuid).update()
         }
 
         func revert(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).deleteField("repair_grant_id").update()
             try await database.schema(ConnectSession.schema).deleteField("metadata").update()
         }
     }

@@ -10,19 +10,21 @@ struct CreateConnectSessionRequest: Content {
     var agent: String?
     var returnURL: String?
     var metadata: [String: String]?
+    var repairGrantID: String?
 
     enum CodingKeys: String, CodingKey {
         case allowedProviders = "allowed_providers"
         case allowedOrigin = "allowed_origin"
         case userToken = "user_token"
         case agent, metadata
+        case repairGrantID = "repair_grant_id"
         case returnURL = "return_url"
     }
 
     var order: SessionMinter.Order {
         .init(
             allowedProviders: allowedProviders, allowedOrigin: allowedOrigin, returnURL: returnURL, userToken: userToken, agent: agent,
-            metadata: metadata)
+            metadata: metadata, repairGrantID: repairGrantID)
     }
 }
 
@@ -47,6 +49,7 @@ enum ConnectSessionRules {
         var returnURL: String?
         var agent: String?
         var metadata: [String: String]?
+        var repairGrantID: UUID?
     }
 
     static func check(_ request: SessionMinter.Order, app: ClientApp, configuredProviders: [String]) throws -> Accepted {
@@ -72,7 +75,15 @@ enum ConnectSessionRules {
                 throw APIError.invalidRequest("metadata may hold at most 16 entries, with keys of 1–64 and values of at most 512 characters.")
             }
         }
-        return Accepted(providers: providers, origin: origin, returnURL: returnURL, agent: request.agent, metadata: request.metadata)
+        var repair: UUID?
+        if let raw = request.repairGrantID {
+            guard let id = UUID(uuidString: raw), id.uuidString.lowercased() == raw, request.allowedProviders?.count == 1 else {
+                throw APIError.invalidRequest("repair_grant_id must be a grant id (a lowercase UUID) sent with exactly one provider in allowed_providers.")
+            }
+            repair = id
+        }
+        return Accepted(
+            providers: providers, origin: origin, returnURL: returnURL, agent: request.agent, metadata: request.metadata, repairGrantID: repair)
     }
 
     /// Omitted → every configured provider; listed → the configured ones among them, in the

@@ -15,11 +15,16 @@ enum SessionMinter {
         var agent: String?
         /// Client context an SDK forwards (`ip_address`, `user_agent`); kept on the session.
         var metadata: [String: String]?
+        /// A grant of this app to re-authorize when the same account comes back (the official
+        /// SDK's `repair_grant_id`, with exactly one provider). Only a grant of this app, of
+        /// that provider, for that account and end user is ever matched (`GrantWriter`).
+        var repairGrantID: String?
 
         init(
             allowedProviders: [String]? = nil, allowedOrigin: String? = nil, returnURL: String? = nil, userToken: String? = nil,
-            agent: String? = nil, metadata: [String: String]? = nil
+            agent: String? = nil, metadata: [String: String]? = nil, repairGrantID: String? = nil
         ) {
+            self.repairGrantID = repairGrantID
             self.allowedProviders = allowedProviders
             self.allowedOrigin = allowedOrigin
             self.returnURL = returnURL
@@ -62,6 +67,7 @@ enum SessionMinter {
         session.userSubject = subject
         session.agent = accepted.agent
         session.metadata = accepted.metadata
+        session.repairGrantID = accepted.repairGrantID
         session.expiresAt = application.clock.now().addingTimeInterval(configuration.sessionTTL)
         session.status = .pending
         try await session.create(on: db)

@@ -37,12 +37,10 @@ struct WebhookDispatcher {
     }
 
     private func claim(_ event: WebhookOutbox, now: Date) async throws -> Bool {
-        guard let sql = application.db as? any SQLDatabase else { return false }
-        let rows = try await sql.update(WebhookOutbox.schema).set("next_attempt_at", to: now.addingTimeInterval(Self.claimLease))
-            .where("id", .equal, try event.requireID()).where("attempts", .equal, event.attempts)
-            .where("next_attempt_at", .lessThanOrEqual, now).where("delivered_at", .is, SQLLiteral.null)
-            .returning("id").all()
-        return rows.count == 1
+        try await ClaimOnce.claim(WebhookOutbox.schema, id: event.requireID(), on: application.db) {
+            $0.set("next_attempt_at", to: now.addingTimeInterval(Self.claimLease)).where("attempts", .equal, event.attempts)
+                .where("next_attempt_at", .lessThanOrEqual, now).where("delivered_at", .is, SQLLiteral.null)
+        }
     }
 
     private func deliver(_ event: WebhookOutbox, now: Date) async throws -> Bool {
@@ -54,7 +52,7 @@ struct WebhookDispatcher {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "alter-vault-webhooks")
             request.headers.add(name: "Alter-Event-Id", value: try event.requireID().uuidString.lowercased())
-            request.headers.add(name: "Alter-Event-Type", value: event.type)
+            request.headers.add(name: "Alter-Event-Type", value: event.type.rawValue)
             request.headers.add(name: "Alter-Signature", value: WebhookSignature.header(body: event.payload, secret: secret, at: now))
             request.body = .bytes(ByteBuffer(string: event.payload))
             do {

@@ -31,7 +31,7 @@ enum WebhookEvents {
         let event = WebhookOutbox()
         event.id = id
         event.$app.id = appID
-        event.type = type.rawValue
+        event.type = type
         event.payload = String(decoding: try encoder.encode(body), as: UTF8.self)
         event.attempts = 0
         event.nextAttemptAt = now

@@ -16,7 +16,7 @@ final class WebhookOutbox: Model, @unchecked Sendable {
 
     @ID(key: .id) var id: UUID?
     @Parent(key: "app_id") var app: ClientApp
-    @Field(key: "type") var type: String
+    @Field(key: "type") var type: EventType
     /// The exact JSON body that is signed and sent.
     @Field(key: "payload") var payload: String
     @Field(key: "attempts") var attempts: Int

@@ -36,7 +36,7 @@ struct WidgetController: RouteCollection {
 
     func serve(request: Request) async throws -> Response {
         guard let name = request.parameters.get("file"), let file = files[name] else {
-            throw APIError(.notFound, "No such file.", status: .notFound)
+            throw APIError(.notFound, "No such file.")
         }
         if request.headers.first(name: .ifNoneMatch) == file.etag {
             return Response(status: .notModified, headers: Self.headers(etag: file.etag))

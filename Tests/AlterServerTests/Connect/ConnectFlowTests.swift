@@ -4,6 +4,7 @@ import FluentKit
 import Foundation
 import Testing
 import Vapor
+import VaporTesting
 
 @Suite("Connecting a provider through the hosted Connect UI")
 struct ConnectFlowTests {
@@ -154,14 +155,19 @@ struct ConnectFlowTests {
         }
     }
 
-    @Test("reconnecting the same account keeps the grant_id and reports reauth", arguments: TestDatabase.all)
+    @Test("the same end user (user_token sub) reconnecting the same account keeps the grant_id and reports reauth", arguments: TestDatabase.all)
     func reauth(database: TestDatabase) async throws {
         try await withRunningApp(database: database) { app, browser in
+            let issuer = TestIssuer()
             let seeded = try await seedApp(app, providers: ["sandbox"])
+            try await issuer.configure(seeded.app, on: app.db)
             let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
-            let first = try await Self.grants(of: flow.connect().page)
-            let second = try await Self.grants(of: flow.connect().page)
-            let otherAccount = try await Self.grants(of: flow.connect(account: "bob@sandbox.test").page)
+            let body: () async throws -> [String: any Sendable] = {
+                ["allowed_origin": "http://localhost:4001", "user_token": try await issuer.token(sub: "user-1")]
+            }
+            let first = try await Self.grants(of: flow.connect(try await body()).page)
+            let second = try await Self.grants(of: flow.connect(try await body()).page)
+            let otherAccount = try await Self.grants(of: flow.connect(try await body(), account: "bob@sandbox.test").page)
 
             #expect(first[0]["operation"] as? String == "creation")
             #expect(second[0]["operation"] as? String == "reauth")
@@ -169,6 +175,56 @@ struct ConnectFlowTests {
             #expect(otherAccount[0]["operation"] as? String == "creation")
             #expect(otherAccount[0]["grant_id"] as? String != first[0]["grant_id"] as? String)
             #expect(try await Grant.query(on: app.db).count() == 2)
+        }
+    }
+
+    @Test("two anonymous end users connecting the same account get separate grants; neither overwrites the other's tokens", arguments: TestDatabase.all)
+    func anonymousUsersDoNotShareGrants(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let alice = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let aliceGrant = try #require(try await Self.grants(of: alice.connect().page).first)
+            let aliceID = try #require(aliceGrant["grant_id"] as? String)
+            let aliceRow = try #require(try await Grant.find(UUID(uuidString: aliceID), on: app.db))
+            let aliceToken = aliceRow.sealedAccessToken
+
+            browser.forgetCookies()
+            let bobGrant = try #require(try await Self.grants(of: alice.connect().page).first)
+            #expect(bobGrant["operation"] as? String == "creation")
+            #expect(bobGrant["grant_id"] as? String != aliceID)
+            #expect(try await Grant.query(on: app.db).count() == 2)
+            // Alice's grant still holds Alice's tokens.
+            #expect(try await Grant.find(UUID(uuidString: aliceID), on: app.db)?.sealedAccessToken == aliceToken)
+            let listed = try await browser.get("/v1/grants", headers: [("Authorization", "Bearer \(seeded.key)")])
+            #expect((listed.json["grants"] as? [[String: Any]])?.allSatisfy { $0["user"] == nil } == true)
+        }
+    }
+
+    @Test("repair_grant_id re-authorizes that grant when the same account returns, and only then", arguments: TestDatabase.all)
+    func repairGrant(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let original = try #require(try await Self.grants(of: flow.connect().page).first?["grant_id"] as? String)
+            let repair: [String: any Sendable] = ["allowed_origin": "http://localhost:4001", "allowed_providers": ["sandbox"], "repair_grant_id": original]
+
+            let repaired = try #require(try await Self.grants(of: flow.connect(repair).page).first)
+            #expect(repaired["operation"] as? String == "reauth")
+            #expect(repaired["grant_id"] as? String == original)
+
+            let otherAccount = try #require(try await Self.grants(of: flow.connect(repair, account: "bob@sandbox.test").page).first)
+            #expect(otherAccount["operation"] as? String == "creation")
+            #expect(otherAccount["grant_id"] as? String != original)
+
+            for bad: [String: any Sendable] in [
+                ["allowed_origin": "http://localhost:4001", "repair_grant_id": original],
+                ["allowed_origin": "http://localhost:4001", "allowed_providers": ["sandbox"], "repair_grant_id": original.uppercased()],
+            ] {
+                let refused = try await app.mintSession(key: seeded.key, body: bad)
+                #expect(refused.status == .badRequest)
+                #expect(refused.errorCode == "invalid_request")
+            }
+            #expect(try await app.sessionCount() == 3)
         }
     }
 

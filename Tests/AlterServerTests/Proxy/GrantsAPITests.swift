@@ -70,7 +70,7 @@ struct GrantsAPITests {
             #expect(me.status == 401)
             #expect(try await vault.get("/v1/grants/\(grantID)").status == 404)
             #expect(try await Grant.query(on: app.db).count() == 0)
-            #expect(try await WebhookOutbox.query(on: app.db).sort(\.$createdAt).all().map(\.type) == ["grant.created", "grant.revoked"])
+            #expect(try await WebhookOutbox.query(on: app.db).sort(\.$createdAt).all().map(\.type) == [.grantCreated, .grantRevoked])
             let actions = (try await vault.get("/v1/audit").json["events"] as? [[String: Any]])?.map { $0["action"] as? String }
             #expect(actions == ["revoke"])
         }

@@ -102,12 +102,12 @@ struct RefreshTests {
             #expect(try await vault.sandbox()["refresh_count"] as? Int == 1)
             #expect(try await Grant.find(UUID(uuidString: grantID), on: app.db)?.status == .error)
             let types = try await WebhookOutbox.query(on: app.db).sort(\.$createdAt).all().map(\.type)
-            #expect(types == ["grant.created", "grant.refresh_failed"])
+            #expect(types == [.grantCreated, .grantRefreshFailed])
             #expect((try await vault.get("/v1/grants/\(grantID)").json["status"] as? String) == "error")
         }
     }
 
-    @Test("reconnecting after credential_revoked brings the same grant back as reauth")
+    @Test("reconnecting after credential_revoked with repair_grant_id brings the same grant back as reauth")
     func reconnectAfterRevocation() async throws {
         try await withRunningApp { app, browser in
             let seeded = try await seedApp(app, providers: ["sandbox"])
@@ -119,7 +119,8 @@ struct RefreshTests {
             #expect(try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID]).status == 409)
             try await vault.control(["reset": true])
 
-            let grants = try ConnectFlowTests.grants(of: try await flow.connect().page)
+            let repair: [String: any Sendable] = ["allowed_origin": "http://localhost:4001", "allowed_providers": ["sandbox"], "repair_grant_id": grantID]
+            let grants = try ConnectFlowTests.grants(of: try await flow.connect(repair).page)
 
             #expect(grants[0]["grant_id"] as? String == grantID)
             #expect(grants[0]["operation"] as? String == "reauth")

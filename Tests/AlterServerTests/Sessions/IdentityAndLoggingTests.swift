@@ -83,11 +83,13 @@ struct IdentityAndLoggingTests {
         }
     }
 
-    @Test("two simultaneous completions for the same account yield one grant", arguments: TestDatabase.all)
+    @Test("two simultaneous completions for the same end user and account yield one grant", arguments: TestDatabase.all)
     func simultaneousCompletions(database: TestDatabase) async throws {
         try await withApp(database: database) { app in
             let seeded = try await seedApp(app, providers: ["sandbox"])
             let session = try await storeSession(app, appID: seeded.id, providers: ["sandbox"], status: .pending)
+            session.userSubject = "user-1"
+            try await session.update(on: app.db)
             let writer = GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date())
 
             let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
