@@ -24,7 +24,8 @@ struct SandboxControlController: RouteCollection {
         let check = SandboxControlRequest(
             contentType: request.headers.first(name: .contentType), origin: request.headers.first(name: .origin),
             fetchSite: request.headers.first(name: "Sec-Fetch-Site"), ownOrigin: SandboxPages.origin(of: request.application.alterConfiguration.publicURL))
-        if let refusal = check.refusal { throw APIError(.invalidRequest, refusal.message, status: refusal.status) }
+        // An Abort keeps its 415 / 403 and answers with the code invalid_request.
+        if let refusal = check.refusal { throw Abort(refusal.status, reason: refusal.message) }
         let change = try request.content.decode(SandboxControlChange.self)
         let control = try await SandboxControl.current(on: request.db)
         if change.reset == true { control.resetToDefaults() }
