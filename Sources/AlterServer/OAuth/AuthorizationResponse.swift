@@ -53,10 +53,17 @@ struct AuthorizationResponse: Sendable, Equatable {
 
 extension AuthorizationResponse {
     /// RFC 9207 §2.4: what is wrong with the response's `iss`, or nil. A provider known to
-    /// send `iss` must send it; a known issuer must match; a provider without a known
-    /// issuer must not answer with another provider's (a mix-up).
+    /// send `iss` must send it with a code; a known issuer must match; a provider without a
+    /// known issuer must not answer with another provider's (a mix-up).
+    ///
+    /// An error response without `iss` is let through although RFC 9207 §2 asks for it there
+    /// too: django-oauth-toolkit 3.4.1 advertises `iss` yet leaves it off `access_denied`, and
+    /// an error response only ends the attempt, it can never hand over a code.
     func issuerProblem(expected: String?, required: Bool, knownIssuers: Set<String>) -> String? {
-        guard let issuer else { return required ? "the authorization response has no iss, and this provider always sends one" : nil }
+        guard let issuer else {
+            guard required, case .code = answer else { return nil }
+            return "the authorization response has no iss, and this provider always sends one"
+        }
         if let expected { return issuer == expected ? nil : "the authorization response came from an unexpected issuer" }
         return knownIssuers.contains(issuer) ? "the authorization response came from another provider's issuer" : nil
     }

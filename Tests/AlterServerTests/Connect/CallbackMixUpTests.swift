@@ -48,6 +48,19 @@ struct CallbackMixUpTests {
         }
     }
 
+    @Test("a denial without iss is still a denial: an error response cannot hand over a code")
+    func denialWithoutIssuer() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let (token, url) = try await FlowRejectionTests.callbackURL(flow, allow: false)
+            var components = try #require(URLComponents(string: url))
+            components.queryItems = components.queryItems?.filter { $0.name != "iss" }
+            _ = try await browser.follow(try await browser.get(try #require(components.string)))
+            #expect(try await flow.outcome(token).code == "oauth_denied")
+        }
+    }
+
     @Test("a code or iss sent twice is refused, not resolved to the last value", arguments: ["code", "iss"])
     func repeatedParameter(name: String) async throws {
         try await withRunningApp { app, browser in

@@ -47,6 +47,12 @@ struct AuthorizationResponseTests {
         }
     }
 
+    @Test("an error response without iss is taken even where iss is required: it cannot carry a code")
+    func errorWithoutIssuer() throws {
+        let response = try AuthorizationResponse(query: "state=\(Self.state)&error=access_denied")
+        #expect(response.issuerProblem(expected: "https://a", required: true, knownIssuers: ["https://a"]) == nil)
+    }
+
     @Test("the iss rule (RFC 9207 §2.4)", arguments: [
         (nil as String?, "https://a", true, false),
         (nil, "https://a", false, true),
