@@ -359,7 +359,7 @@ class DotServer(ServerProcess):
 
 @pytest.fixture(scope="session")
 def dot_server(vault: Vault) -> Iterator[DotServer]:
-    yield from DotServer(redirect_uri=f"{vault.url}/oauth/callback").serve()
+    yield from DotServer(redirect_uri=f"{vault.url}/oauth/callback/dot").serve()
 
 
 def alter_cli(vault: Vault, *args: str) -> str:

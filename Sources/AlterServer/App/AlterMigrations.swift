@@ -20,5 +20,8 @@ enum AlterMigrations {
         CustomProvider.Migration(),
         OAuthAttempt.AddFinishedAt(),
         ConnectSession.AddMetadata(),
+        ProviderConfig.AddLegacyCallback(),
+        SandboxAuthorizationCode.AddNonce(),
+        OAuthAttempt.AddRedirectURIAndNonce(),
     ]
 }

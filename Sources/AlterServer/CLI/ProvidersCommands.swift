@@ -21,8 +21,12 @@ struct ProvidersCommands: AsyncCommandGroup {
             @Option(name: "variable", help: "URL values the provider needs, name=value[,name=value] (tenant=common, shop=acme-store, subdomain=acme)")
             var variables: String?
             @Flag(name: "disable", help: "Keep the configuration but hide the provider from sessions") var disable: Bool
+            @Flag(name: "move-redirect-uri", help: "Switch a config from the shared {ALTER_PUBLIC_URL}/oauth/callback to its own {ALTER_PUBLIC_URL}/oauth/callback/{provider} (register that first)")
+            var moveRedirectURI: Bool
         }
-        var help: String { "Adds or updates an app's OAuth client for a provider." }
+        var help: String {
+            "Adds or updates an app's OAuth client for a provider. Register {ALTER_PUBLIC_URL}/oauth/callback/{provider} as its redirect URI at the provider."
+        }
 
         func run(using context: CommandContext, signature: Signature) async throws {
             let db = context.application.db
@@ -48,8 +52,14 @@ struct ProvidersCommands: AsyncCommandGroup {
             config.scopes = scopes
             config.enabled = !signature.disable
             config.variables = variables.isEmpty ? nil : variables
+            if signature.moveRedirectURI { config.legacyCallback = nil }
             try await config.save(on: db)
             context.console.print("\(existing == nil ? "Configured" : "Updated") \(providerID) for \(app.name)")
+            let publicURL = context.application.alterConfiguration.publicURL
+            context.console.print("  redirect URI: \(config.redirectURI(publicURL: publicURL)) (register exactly this at \(provider.name))")
+            if config.legacyCallback == true {
+                context.console.print("  This config predates per-provider redirect URIs. Register \(ProviderConfig.redirectURI(publicURL: publicURL, provider: providerID, legacy: false)) at \(provider.name), then run configure again with --move-redirect-uri.")
+            }
         }
 
         /// The provider's config variables: every one set, each value checked against its
@@ -105,6 +115,8 @@ struct ProvidersCommands: AsyncCommandGroup {
                 if provider.isCustom { line += "  [custom]" }
                 if let config = configured[provider.id] {
                     line += config.enabled ? "  [configured]" : "  [configured, disabled]"
+                    line += "  redirect URI: \(config.redirectURI(publicURL: context.application.alterConfiguration.publicURL))"
+                    if config.legacyCallback == true { line += " (legacy: move with configure --move-redirect-uri)" }
                 }
                 context.console.print(line)
             }

@@ -138,12 +138,14 @@ struct ConnectUIController: RouteCollection {
         attempt.sealedVerifier = try request.application.sealer.seal(pkce.verifier, row: attempt.id!.uuidString, field: OAuthAttempt.verifierField)
         attempt.browserHash = session.browserHash ?? ""
         attempt.expiresAt = now.addingTimeInterval(OAuthAttempt.lifetime)
+        attempt.redirectURI = config.redirectURI(publicURL: request.application.alterConfiguration.publicURL)
+        let nonce = OAuthClient.nonce(provider: provider, config: config)
+        attempt.nonceHash = nonce.map(SecretToken.hash)
         try await attempt.create(on: request.db)
 
         // A provider whose URL variables (tenant, shop) are missing or invalid cannot start.
         guard let url = try? OAuthClient.authorizationURL(
-            provider: provider, config: config, redirectURI: OAuthCallbackController.redirectURI(request.application),
-            state: state, pkce: pkce)
+            provider: provider, config: config, redirectURI: attempt.redirectURI!, state: state, pkce: pkce, nonce: nonce)
         else {
             throw HostedPageError(title: "This provider is not set up completely", text: "Ask the app's administrator to finish setting it up, or pick another provider.")
         }

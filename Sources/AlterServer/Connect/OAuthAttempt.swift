@@ -22,6 +22,11 @@ final class OAuthAttempt: Model, @unchecked Sendable {
     /// Until then the attempt is "in progress", also while the callback is still talking to
     /// the provider after consuming the state.
     @OptionalField(key: "finished_at") var finishedAt: Date?
+    /// The redirect URI the authorization request named; the callback answers only there
+    /// (RFC 9700 §4.4.2.2). Nil for attempts started before it was recorded: the shared one.
+    @OptionalField(key: "redirect_uri") var redirectURI: String?
+    /// SHA-256 of the OpenID Connect nonce sent with `openid`, checked in the ID token.
+    @OptionalField(key: "nonce_hash") var nonceHash: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
     init() {}
@@ -48,6 +53,20 @@ final class OAuthAttempt: Model, @unchecked Sendable {
 
         func revert(on database: any Database) async throws {
             try await database.schema(OAuthAttempt.schema).delete()
+        }
+    }
+
+    /// Adds `redirect_uri` and `nonce_hash` (see `redirectURI`, `nonceHash`).
+    struct AddRedirectURIAndNonce: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            // One column per ALTER: SQLite adds only one at a time.
+            try await database.schema(OAuthAttempt.schema).field("redirect_uri", .string).update()
+            try await database.schema(OAuthAttempt.schema).field("nonce_hash", .string).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(OAuthAttempt.schema).deleteField("nonce_hash").update()
+            try await database.schema(OAuthAttempt.schema).deleteField("redirect_uri").update()
         }
     }
 

@@ -4,15 +4,13 @@ import Foundation
 import SQLKit
 import Vapor
 
-/// `GET /oauth/callback`: where every provider sends the browser back.
+/// `GET /oauth/callback/{provider}`: where a provider sends the browser back, one redirect
+/// URI per provider (`ProviderConfig.redirectURI(publicURL:)`), and `GET /oauth/callback`
+/// for configs made before that.
 struct OAuthCallbackController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("oauth", "callback", use: callback)
-    }
-
-    /// The one redirect URI registered at providers: exact string match (RFC 9700 §4.1.3).
-    static func redirectURI(_ app: Application) -> String {
-        app.alterConfiguration.publicURL + "/oauth/callback"
+        routes.get("oauth", "callback", ":provider", use: callback)
     }
 
     func callback(request: Request) async throws -> Response {
@@ -20,8 +18,15 @@ struct OAuthCallbackController: RouteCollection {
         func refused(_ status: HTTPResponseStatus, _ why: String) -> HostedPageError {
             HostedPageError(title: "This sign-in cannot be completed", text: why + " Close this window and start again from the app.", status: status)
         }
-        // RFC 6749 §10.12: no state, no token request.
-        guard let state = request.query[String.self, at: "state"], state.count == 43 else {
+        // RFC 6749 §10.12: no state, no token request. Read from the raw query: a parameter
+        // sent twice is refused, never resolved to its last value.
+        let parsed = Result { () throws(AuthorizationResponse.Violation) in try AuthorizationResponse(query: request.url.query) }
+        let state: String?
+        switch parsed {
+        case .success(let response): state = response.state
+        case .failure(let violation): state = violation.state
+        }
+        guard let state, state.count == 43 else {
             throw refused(.badRequest, "The provider sent the browser back without a valid state.")
         }
         guard let attempt = try await OAuthAttempt.query(on: request.db).filter(\.$stateHash == SecretToken.hash(state)).first(),
@@ -38,7 +43,7 @@ struct OAuthCallbackController: RouteCollection {
         // Whatever happens next, the attempt is over once this returns (the result endpoint
         // reports an attempt in progress until then).
         do {
-            let response = try await complete(attempt, session: session, request: request, now: now)
+            let response = try await complete(attempt, parsed, session: session, request: request, now: now)
             try await Self.markFinished(attempt, at: now, on: request.db)
             return response
         } catch {
@@ -53,7 +58,10 @@ struct OAuthCallbackController: RouteCollection {
     }
 
     /// After a valid, consumed `state`: the provider's answer, the token exchange, the grant.
-    private func complete(_ attempt: OAuthAttempt, session: ConnectSession, request: Request, now: Date) async throws -> Response {
+    private func complete(
+        _ attempt: OAuthAttempt, _ parsed: Result<AuthorizationResponse, AuthorizationResponse.Violation>, session: ConnectSession,
+        request: Request, now: Date
+    ) async throws -> Response {
         let flow = request.redirect(to: ConnectUIController.flowPath(try session.requireID()) + "?connected=" + FormEncoding.escape(attempt.provider), redirectType: .normal)
         let done = request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
         let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
@@ -76,23 +84,39 @@ struct OAuthCallbackController: RouteCollection {
             return done
         }
 
-        // RFC 9207: a response carrying another server's issuer is a mix-up attempt.
-        if let issuer = request.query[String.self, at: "iss"], let expected = provider.issuer, issuer != expected {
-            return try await fail(Self.providerError(["error": "issuer_mismatch", "error_description": "the authorization response came from an unexpected issuer"]))
+        // RFC 9700 §4.4.2.2: the response must arrive at the redirect URI this attempt named,
+        // or it was meant for another provider (mix-up).
+        let publicURL = request.application.alterConfiguration.publicURL
+        let redirectURI = attempt.redirectURI ?? ProviderConfig.redirectURI(publicURL: publicURL, provider: attempt.provider, legacy: true)
+        guard publicURL + request.url.path == redirectURI else {
+            return try await fail(Self.providerError(["error": "redirect_uri_mismatch", "error_description": "the authorization response arrived at another provider's redirect URI"]))
         }
-        if let error = request.query[String.self, at: "error"] {
-            if error == "access_denied" {
-                return try await fail(APIError(.oauthDenied, "Access was not granted at \(provider.name)."))
-            }
-            var details = ["error": String(error.prefix(100))]
-            details["error_description"] = request.query[String.self, at: "error_description"].map { String($0.prefix(500)) }
+        let response: AuthorizationResponse
+        switch parsed {
+        case .success(let value): response = value
+        case .failure(let violation): return try await fail(Self.providerError(["error": "invalid_response", "error_description": violation.rule]))
+        }
+        // RFC 9207: a response with another server's issuer, or without the one this provider sends, is a mix-up attempt.
+        if let problem = response.issuerProblem(
+            expected: provider.issuer, required: provider.requiresIssuerParameter, knownIssuers: Set(catalog.sorted.compactMap(\.issuer)))
+        {
+            return try await fail(Self.providerError(["error": response.issuer == nil ? "issuer_missing" : "issuer_mismatch", "error_description": problem]))
+        }
+        let code: String
+        switch response.answer {
+        case .error("access_denied", _):
+            return try await fail(APIError(.oauthDenied, "Access was not granted at \(provider.name)."))
+        case .error(let error, let description):
+            var details = ["error": error]
+            details["error_description"] = description
             return try await fail(Self.providerError(details))
+        case .code(let value):
+            code = value
         }
-        guard let code = request.query[String.self, at: "code"], !code.isEmpty, code.count <= 2048,
-            let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == session.$app.id)
+        guard let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == session.$app.id)
                 .filter(\.$provider == provider.id).first()
         else {
-            return try await fail(Self.providerError(["error": "invalid_response", "error_description": "the provider sent no authorization code"]))
+            return try await fail(Self.providerError(["error": "provider_not_configured", "error_description": "the app no longer has this provider configured"]))
         }
 
         let sealer = request.application.sealer
@@ -100,10 +124,14 @@ struct OAuthCallbackController: RouteCollection {
         do {
             var tokens = try await client.exchangeCode(
                 code, verifier: try attempt.verifier(using: sealer), provider: provider, config: config,
-                clientSecret: try config.clientSecret(using: sealer), redirectURI: Self.redirectURI(request.application))
+                clientSecret: try config.clientSecret(using: sealer), redirectURI: redirectURI)
+            // OIDC Core §3.1.3.7: an ID token answering our nonce, or the code was not ours.
+            if let nonceHash = attempt.nonceHash, let idToken = tokens.idToken {
+                try IDToken.check(idToken, nonceHash: nonceHash, issuer: provider.issuer, clientID: config.clientID, now: now)
+            }
             let account = try await client.fetchAccount(provider: provider, accessToken: tokens.accessToken, variables: (config.variables ?? [:]).merging(tokens.variables) { $1 })
             tokens.variables.merge(account.variables) { $1 }
-            let requested = config.scopes.isEmpty ? provider.defaultScopes : config.scopes
+            let requested = OAuthClient.requestedScopes(provider: provider, config: config)
             _ = try await GrantWriter(db: request.db, sealer: sealer, catalog: catalog, now: now)
                 .write(session: session, provider: provider.id, account: account, tokens: tokens, requestedScopes: requested)
         } catch let error as ProviderError {

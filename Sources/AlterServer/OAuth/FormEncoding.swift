@@ -12,16 +12,20 @@ enum FormEncoding {
         pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
     }
 
-    static func decode(_ body: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func unescape(_ text: Substring) -> String {
-                String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
-            }
-            guard let name = parts.first else { continue }
-            result[unescape(name)] = parts.count > 1 ? unescape(parts[1]) : ""
+    /// Every `name=value` pair in order, repetitions kept; `+` is a space, then percent-decoding.
+    static func pairs(_ encoded: String) -> [(name: String, value: String)] {
+        func unescape(_ text: Substring) -> String {
+            let spaced = text.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
         }
-        return result
+        return encoded.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (unescape(parts[0]), parts.count > 1 ? unescape(parts[1]) : "")
+        }
+    }
+
+    /// The pairs as a dictionary; a repeated name keeps its last value.
+    static func decode(_ body: String) -> [String: String] {
+        Dictionary(pairs(body), uniquingKeysWith: { _, last in last })
     }
 }

@@ -22,12 +22,24 @@ struct OAuthClient: Sendable {
         var variables: [String: String] = [:]
     }
 
-    /// The URL the browser is sent to (RFC 6749 §4.1.1 + RFC 7636 S256).
+    /// The scopes an authorization request asks for: the config's, else the catalog's.
+    static func requestedScopes(provider: CatalogProvider, config: ProviderConfig) -> [String] {
+        config.scopes.isEmpty ? provider.defaultScopes : config.scopes
+    }
+
+    /// A fresh OpenID Connect `nonce` when the request asks for an ID token (`openid`), else
+    /// nil. OIDC Core §3.1.2.1 makes it optional in the code flow, but some servers
+    /// (Glewlwyd) refuse `openid` without one, and it binds the ID token to this attempt.
+    static func nonce(provider: CatalogProvider, config: ProviderConfig) -> String? {
+        IDToken.isRequested(by: requestedScopes(provider: provider, config: config)) ? SecretToken.randomString(bytes: 32) : nil
+    }
+
+    /// The URL the browser is sent to (RFC 6749 §4.1.1 + RFC 7636 S256 + OIDC `nonce`).
     static func authorizationURL(
-        provider: CatalogProvider, config: ProviderConfig, redirectURI: String, state: String, pkce: PKCE
+        provider: CatalogProvider, config: ProviderConfig, redirectURI: String, state: String, pkce: PKCE, nonce: String?
     ) throws -> String {
         let base = try ProviderURLTemplate.resolve(provider.authorizationURL, provider: provider, values: config.variables ?? [:])
-        let scopes = (config.scopes.isEmpty ? provider.defaultScopes : config.scopes).joined(separator: provider.scopeSeparator)
+        let scopes = requestedScopes(provider: provider, config: config).joined(separator: provider.scopeSeparator)
         var pairs: [(String, String)] = [
             ("response_type", "code"), ("client_id", config.clientID), ("redirect_uri", redirectURI), ("state", state),
         ]
@@ -37,6 +49,7 @@ struct OAuthClient: Sendable {
         if provider.pkce {
             pairs += [("code_challenge", pkce.challenge), ("code_challenge_method", "S256")]
         }
+        if let nonce { pairs.append(("nonce", nonce)) }
         pairs += provider.authorizationParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return base + (base.contains("?") ? "&" : "?") + FormEncoding.encode(pairs)
     }

@@ -9,6 +9,8 @@ struct ProviderTokens: Sendable, Equatable {
     var scopes: [String]?
     /// Values declared in the catalog as coming from the token response (`instance_url`).
     var variables: [String: String] = [:]
+    /// The OpenID Connect ID token, when the provider sent one (checked by `IDTokenClaims`).
+    var idToken: String?
 }
 
 /// A token endpoint's error, with the provider's own `error` / `error_description`.

@@ -98,6 +98,10 @@ struct CatalogProvider: Codable, Sendable, Equatable {
     var docsURL: String?
     /// RFC 9207: the `iss` value the provider sends on its authorization response, when known.
     var issuer: String?
+    /// RFC 9207 §3: the provider always sends `iss` (its metadata says
+    /// `authorization_response_iss_parameter_supported: true`), so a response without one
+    /// is refused. Needs `issuer`.
+    var sendsIssuerParameter: Bool?
     /// How API calls carry the token, when not `Authorization: Bearer <token>` (Shopify:
     /// `X-Shopify-Access-Token: <token>`). Used by the proxy.
     var apiAuth: APIAuth?
@@ -122,10 +126,14 @@ struct CatalogProvider: Codable, Sendable, Equatable {
         case apiHosts = "api_hosts"
         case docsURL = "docs_url"
         case issuer
+        case sendsIssuerParameter = "authorization_response_iss_parameter_supported"
         case apiAuth = "api_auth"
     }
 
     func has(_ quirk: ProviderQuirk) -> Bool { quirks.contains(quirk.rawValue) }
+
+    /// True when an authorization response without `iss` must be refused (RFC 9207 §2.4).
+    var requiresIssuerParameter: Bool { sendsIssuerParameter == true && issuer != nil }
 
     /// Variables an admin sets on the app's provider config (`tenant`, `shop`, `subdomain`).
     var configVariables: [String: Variable] { variables.filter { $0.value.source == nil } }
@@ -180,4 +188,8 @@ enum ProviderQuirk: String, CaseIterable, Sendable {
     case userinfoGraphQL = "userinfo_graphql"
     case audienceParam = "audience_param"
     case shopInURL = "shop_in_url"
+    /// The token response has no `token_type` (RFC 6749 §5.1 requires one).
+    case tokenTypeOmitted = "token_type_omitted"
+    /// `token_type` is `bot` or `user` (Slack), both used as Bearer tokens.
+    case tokenTypeBotUser = "token_type_bot_user"
 }

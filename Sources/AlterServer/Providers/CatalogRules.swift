@@ -15,7 +15,7 @@ enum CatalogRules {
     static let maxLogoBytes = 8 * 1024
     /// The OAuth client sets these itself; a catalog entry may not override them.
     static let reservedAuthorizationParams: Set<String> = [
-        "response_type", "client_id", "redirect_uri", "state", "scope", "user_scope", "code_challenge", "code_challenge_method",
+        "response_type", "client_id", "redirect_uri", "state", "scope", "user_scope", "code_challenge", "code_challenge_method", "nonce",
     ]
     /// Headers the identity call sets itself or that must never be configured.
     static let reservedHeaders: Set<String> = ["authorization", "host", "cookie", "content-length", "content-type", "transfer-encoding", "connection"]
@@ -67,6 +67,9 @@ enum CatalogRules {
             if !ProviderURLTemplate.placeholders(in: value).isEmpty || !isAbsoluteURL(value, allowsHTTP: provider.allowsPrivateNetwork, allowsFragment: field == "docs_url") {
                 throw fail("\(field) must be an absolute https URL without placeholders")
             }
+        }
+        if provider.sendsIssuerParameter == true && provider.issuer == nil {
+            throw fail("authorization_response_iss_parameter_supported needs the issuer it sends")
         }
 
         // API hosts: scheme + host only; a per-customer part is a declared, validated variable.
@@ -263,7 +266,9 @@ enum CatalogRules {
                 guard provider.refresh else { return "quirk refresh_token_rotates needs refresh: true" }
             case .userScopeParam:
                 guard !provider.has(.noScopeParam) else { return "quirks user_scope_param and no_scope_param contradict each other" }
-            case .tokenResponseAuthedUser, .acceptJSONHeader, .nonExpiringTokens, .scopesInTokenResponseComma, .workspaceToken:
+            case .tokenTypeOmitted:
+                guard !provider.has(.tokenTypeBotUser) else { return "quirks token_type_omitted and token_type_bot_user contradict each other" }
+            case .tokenResponseAuthedUser, .acceptJSONHeader, .nonExpiringTokens, .scopesInTokenResponseComma, .workspaceToken, .tokenTypeBotUser:
                 break
             }
         }

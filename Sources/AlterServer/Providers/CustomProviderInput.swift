@@ -44,7 +44,7 @@ struct CustomProviderInput: Sendable, Equatable {
             userinfo: .init(url: userinfoURL, method: "GET", accountIdentifier: accountField ?? "sub", email: emailField, displayName: nameField),
             scopeSeparator: " ", defaultScopes: scopes, authorizationParams: [:], clientAuth: clientAuth ?? .basic, tokenRequestFormat: .form,
             pkce: pkce, refresh: true, apiHosts: apiHosts, variables: [:], quirks: [], docsURL: nil, issuer: discovered?.issuer,
-            allowsPrivateNetwork: allowsPrivateNetwork, isCustom: true)
+            sendsIssuerParameter: discovered?.authorizationResponseIssParameterSupported == true ? true : nil, allowsPrivateNetwork: allowsPrivateNetwork, isCustom: true)
         if !allowsPrivateNetwork, let url = entry.urlTemplates.first(where: { Self.isPrivate(url: $0) }) {
             throw fail("\(url) is a loopback or private address: pass --allow-private-network (for tests only)")
         }
@@ -60,22 +60,12 @@ struct CustomProviderInput: Sendable, Equatable {
         throw fail("the server supports neither client_secret_basic nor client_secret_post at its token endpoint")
     }
 
-    /// Loopback, private, link-local and unspecified addresses by name or literal. (Names
-    /// that resolve to such addresses are the proxy's to refuse, at connection time.)
+    /// Loopback and private hosts by name or literal, in every spelling a URL or
+    /// `getaddrinfo` accepts (`https://2130706433`, `[::ffff:7f00:1]`). Names that resolve to
+    /// such addresses are the proxy's to refuse, at connection time.
     static func isPrivate(url: String) -> Bool {
         guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
         if host == "localhost" || host.hasSuffix(".localhost") { return true }
-        let v6 = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if v6.contains(":") {
-            return v6 == "::1" || v6 == "::" || v6.hasPrefix("fc") || v6.hasPrefix("fd") || v6.hasPrefix("fe8") || v6.hasPrefix("fe9")
-                || v6.hasPrefix("fea") || v6.hasPrefix("feb") || v6.hasPrefix("::ffff:")
-        }
-        let octets = host.split(separator: ".").compactMap { UInt8($0) }
-        guard octets.count == 4, host.split(separator: ".").count == 4 else { return false }
-        switch (octets[0], octets[1]) {
-        case (0, _), (10, _), (127, _), (169, 254), (192, 168): return true
-        case (172, 16...31), (100, 64...127): return true
-        default: return false
-        }
+        return NetworkAddress(urlHost: host)?.isPrivateOrReserved ?? false
     }
 }

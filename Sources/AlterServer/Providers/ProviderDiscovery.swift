@@ -22,6 +22,8 @@ struct ProviderDiscovery: Sendable {
         var responseTypesSupported: [String]?
         var codeChallengeMethodsSupported: [String]?
         var tokenEndpointAuthMethodsSupported: [String]?
+        /// RFC 9207 §3: the server puts `iss` on every authorization response.
+        var authorizationResponseIssParameterSupported: Bool?
 
         enum CodingKeys: String, CodingKey {
             case issuer
@@ -32,6 +34,7 @@ struct ProviderDiscovery: Sendable {
             case responseTypesSupported = "response_types_supported"
             case codeChallengeMethodsSupported = "code_challenge_methods_supported"
             case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
+            case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
         }
     }
 

@@ -33,17 +33,8 @@ enum NetworkPolicy {
         return addresses
     }
 
+    /// Bytes of a resolved address (4 or 16); anything else counts as internal.
     static func isInternal(_ address: [UInt8]) -> Bool {
-        if address.count == 4 {
-            let (a, b) = (address[0], address[1])
-            return a == 0 || a == 10 || a == 127 || (a == 100 && (64...127).contains(b)) || (a == 169 && b == 254)
-                || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168) || (a == 198 && (b == 18 || b == 19)) || a >= 224
-        }
-        guard address.count == 16 else { return true }
-        if address[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
-        if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF {
-            return isInternal(Array(address[12..<16]))  // IPv4-mapped
-        }
-        return (address[0] & 0xFE) == 0xFC || (address[0] == 0xFE && (address[1] & 0xC0) == 0x80) || address[0] == 0xFF
+        NetworkAddress(bytes: address)?.isPrivateOrReserved ?? true
     }
 }

@@ -19,6 +19,8 @@ final class SandboxAuthorizationCode: Model, @unchecked Sendable {
     @Field(key: "code_challenge") var codeChallenge: String
     @Field(key: "account") var account: String
     @Field(key: "scope") var scope: String
+    /// The OpenID Connect nonce of the request, for the ID token.
+    @OptionalField(key: "nonce") var nonce: String?
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "used_at") var usedAt: Date?
     @Field(key: "created_at") var createdAt: Date
@@ -58,6 +60,19 @@ final class SandboxAuthorizationCode: Model, @unchecked Sendable {
 
         func revert(on database: any Database) async throws {
             try await database.schema(SandboxAuthorizationCode.schema).delete()
+        }
+    }
+}
+
+extension SandboxAuthorizationCode {
+    /// Adds `nonce` (OpenID Connect).
+    struct AddNonce: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(SandboxAuthorizationCode.schema).field("nonce", .string).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(SandboxAuthorizationCode.schema).deleteField("nonce").update()
         }
     }
 }

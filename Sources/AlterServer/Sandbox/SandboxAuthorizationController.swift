@@ -66,10 +66,9 @@ struct SandboxAuthorizationController: RouteCollection {
     }
 
     private func validate(_ form: SandboxForm, request: Request) async throws -> Result<SandboxAuthorizationRequest, SandboxAuthorizationRequest.Rejection> {
-        let client = try await SandboxClient.find(clientID: form["client_id"], on: request.db)
-        let registered = SandboxClient.redirectURI(publicURL: request.application.alterConfiguration.publicURL)
+        let client = try await SandboxClient.find(clientID: form["client_id"], publicURL: request.application.alterConfiguration.publicURL, on: request.db)
         return Result { () throws(SandboxAuthorizationRequest.Rejection) in
-            try SandboxAuthorizationRequest(validating: form, client: client, registeredRedirectURI: registered)
+            try SandboxAuthorizationRequest(validating: form, client: client)
         }
     }
 
@@ -85,6 +84,7 @@ struct SandboxAuthorizationController: RouteCollection {
         code.codeChallenge = authorization.codeChallenge
         code.account = account.email
         code.scope = authorization.scope
+        code.nonce = authorization.nonce
         code.expiresAt = now.addingTimeInterval(SandboxAuthorizationCode.lifetime)
         code.createdAt = now
         try await code.create(on: request.db)
@@ -100,7 +100,7 @@ struct SandboxAuthorizationController: RouteCollection {
         init(_ request: Request) {
             publicURL = request.application.alterConfiguration.publicURL
             issuer = SandboxProviders.issuer(publicURL: publicURL)
-            callbackOrigin = SandboxPages.origin(of: SandboxClient.redirectURI(publicURL: publicURL))
+            callbackOrigin = SandboxPages.origin(of: ProviderConfig.redirectURI(publicURL: publicURL, provider: "sandbox", legacy: true))
         }
 
         func page(_ message: String) -> Response {

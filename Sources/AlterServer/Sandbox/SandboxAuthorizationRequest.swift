@@ -8,6 +8,8 @@ struct SandboxAuthorizationRequest: Sendable, Equatable {
     let state: String?
     let scopes: [String]
     let codeChallenge: String
+    /// OpenID Connect: echoed in the ID token, required with the `openid` scope.
+    let nonce: String?
 
     var scope: String { scopes.joined(separator: " ") }
 
@@ -22,7 +24,7 @@ struct SandboxAuthorizationRequest: Sendable, Equatable {
         case redirect(error: String, description: String, redirectURI: String, state: String?)
     }
 
-    init(validating form: SandboxForm, client: SandboxClient?, registeredRedirectURI: String) throws(Rejection) {
+    init(validating form: SandboxForm, client: SandboxClient?) throws(Rejection) {
         if let name = form.repeated(among: ["client_id", "redirect_uri"]) {
             throw .page("The request sent \(name) more than once.")
         }
@@ -32,7 +34,7 @@ struct SandboxAuthorizationRequest: Sendable, Equatable {
         }
         guard let redirectURI = form["redirect_uri"] else { throw .page("The request has no redirect_uri.") }
         // RFC 6749 §3.1.2.3 and RFC 9700 §2.1: exact string comparison, no prefix or pattern matching.
-        guard redirectURI == registeredRedirectURI else {
+        guard client.redirectURIs.contains(redirectURI) else {
             throw .page("The redirect_uri is not registered for this client.")
         }
         let state = form.repeated(among: ["state"]) == nil ? form["state"] : nil
@@ -61,7 +63,18 @@ struct SandboxAuthorizationRequest: Sendable, Equatable {
             throw reject("invalid_scope", "scope must be space-separated scope tokens.")
         }
 
+        // OIDC Core §3.1.2.1 makes nonce optional in the code flow; the sandbox requires it
+        // with `openid`, as some real servers (Glewlwyd) do, so a client that omits it fails here.
+        let nonce = form["nonce"]
+        if scopes.contains("openid"), nonce == nil {
+            throw reject("invalid_request", "nonce is required with the openid scope.")
+        }
+        if let nonce, nonce.count > 255 || !nonce.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
+            throw reject("invalid_request", "nonce must be at most 255 printable ASCII characters.")
+        }
+
         self.client = client
+        self.nonce = nonce
         self.redirectURI = redirectURI
         self.state = state
         self.scopes = scopes.isEmpty ? Self.defaultScopes : scopes

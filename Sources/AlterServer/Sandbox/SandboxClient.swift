@@ -11,15 +11,20 @@ struct SandboxClient: Sendable, Equatable {
     let clientID: String
     let provider: String
     let appName: String
-
-    /// RFC 6749 §3.1.2.2: the one registered redirect URI, compared as an exact string.
-    static func redirectURI(publicURL: String) -> String { publicURL + "/oauth/callback" }
+    /// RFC 6749 §3.1.2.2: the registered redirect URIs, compared as exact strings: each
+    /// registration's own (`ProviderConfig.redirectURI(publicURL:)`), as the operator would
+    /// have entered it in the provider's console.
+    var redirectURIs: [String] = []
 
     /// The client with this id, or nil. Several apps may share one id (test fixtures do);
-    /// the oldest registration names the client on the consent page.
-    static func find(clientID: String?, on database: any Database) async throws -> SandboxClient? {
+    /// the oldest registration names the client on the consent page, and every
+    /// registration's redirect URI is registered.
+    static func find(clientID: String?, publicURL: String, on database: any Database) async throws -> SandboxClient? {
         guard let clientID else { return nil }
-        return try await registrations(clientID: clientID, on: database).first.map(SandboxClient.init(config:))
+        let configs = try await registrations(clientID: clientID, on: database)
+        guard var client = configs.first.map(SandboxClient.init(config:)) else { return nil }
+        client.redirectURIs = configs.map { $0.redirectURI(publicURL: publicURL) }
+        return client
     }
 
     /// The client whose id and secret both match a registration, or nil.

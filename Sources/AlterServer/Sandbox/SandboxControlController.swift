@@ -8,7 +8,8 @@ import Vapor
 ///
 /// Unauthenticated on purpose: the sandbox exists only when `sandboxEnabled` is set (demo and
 /// tests, never production by default), and it guards no real data; a test or a demo script
-/// must be able to flip a switch with one `curl`.
+/// must be able to flip a switch with one `curl`. But no web page may flip it from a
+/// developer's browser: `SandboxControlRequest` refuses form posts and cross-site requests.
 struct SandboxControlController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("control", use: show)
@@ -20,6 +21,11 @@ struct SandboxControlController: RouteCollection {
     }
 
     func update(request: Request) async throws -> Response {
+        let check = SandboxControlRequest(
+            contentType: request.headers.first(name: .contentType), origin: request.headers.first(name: .origin),
+            fetchSite: request.headers.first(name: "Sec-Fetch-Site"), ownOrigin: SandboxPages.origin(of: request.application.alterConfiguration.publicURL))
+        // An Abort keeps its 415 / 403 and answers with the code invalid_request.
+        if let refusal = check.refusal { throw Abort(refusal.status, reason: refusal.message) }
         let change = try request.content.decode(SandboxControlChange.self)
         let control = try await SandboxControl.current(on: request.db)
         if change.reset == true { control.resetToDefaults() }

@@ -18,6 +18,7 @@ enum SandboxPages {
             ("code_challenge_method", "S256"),
         ]
         if let state = authorization.state { hidden.append(("state", state)) }
+        if let nonce = authorization.nonce { hidden.append(("nonce", nonce)) }
         let hiddenFields = hidden.map { "<input type=\"hidden\" name=\"\(HTML.escape($0.0))\" value=\"\(HTML.escape($0.1))\">" }
         let accounts = SandboxAccount.all.enumerated().map { index, account in
             """

@@ -28,6 +28,6 @@ enum SandboxProviders {
             scopeSeparator: " ", defaultScopes: ["profile", "email"], authorizationParams: [:],
             clientAuth: .basic, tokenRequestFormat: .form, pkce: true, refresh: true,
             apiHosts: [publicURL], variables: [:], quirks: [ProviderQuirk.refreshTokenRotates.rawValue],
-            docsURL: nil, issuer: issuer(publicURL: publicURL), allowsPrivateNetwork: true)
+            docsURL: nil, issuer: issuer(publicURL: publicURL), sendsIssuerParameter: true, allowsPrivateNetwork: true)
     }
 }

@@ -22,9 +22,17 @@ struct SandboxTokenController: RouteCollection {
         if let name = form.repeatedNames.first { throw SandboxOAuthError.invalidRequest("\(name) was sent more than once.") }
         let client = try await SandboxClientAuthentication.authenticate(request, form: form)
         let tokens: SandboxIssuedTokens
+        var idToken: String?
         switch form["grant_type"] {
         case "authorization_code":
-            tokens = try await exchangeCode(form, client: client, control: control, request: request)
+            let code: SandboxAuthorizationCode
+            (tokens, code) = try await exchangeCode(form, client: client, control: control, request: request)
+            if tokens.scope.split(separator: " ").contains("openid"), let account = SandboxAccount.find(email: code.account) {
+                let secret = try SandboxClientAuthentication.credentials(authorization: request.headers.first(name: .authorization), form: form).secret
+                idToken = SandboxIDToken.make(
+                    issuer: SandboxProviders.issuer(publicURL: request.application.alterConfiguration.publicURL), account: account,
+                    clientID: client.clientID, clientSecret: secret, nonce: code.nonce, now: request.application.clock.now())
+            }
         case "refresh_token":
             try await SandboxControl.increment(.refreshCount, on: request.db)
             tokens = try await refresh(form, client: client, control: control, request: request)
@@ -37,13 +45,17 @@ struct SandboxTokenController: RouteCollection {
         response.headers.cacheControl = .init(noStore: true)
         response.headers.replaceOrAdd(name: .pragma, value: "no-cache")
         try response.content.encode(
-            TokenResponse(accessToken: tokens.accessToken, tokenType: "Bearer", expiresIn: tokens.expiresIn, refreshToken: tokens.refreshToken, scope: tokens.scope),
+            TokenResponse(
+                accessToken: tokens.accessToken, tokenType: "Bearer", expiresIn: tokens.expiresIn, refreshToken: tokens.refreshToken,
+                scope: tokens.scope, idToken: idToken),
             as: .json)
         return response
     }
 
     /// RFC 6749 §4.1.3 with RFC 7636 §4.6.
-    private func exchangeCode(_ form: SandboxForm, client: SandboxClient, control: SandboxControl, request: Request) async throws -> SandboxIssuedTokens {
+    private func exchangeCode(
+        _ form: SandboxForm, client: SandboxClient, control: SandboxControl, request: Request
+    ) async throws -> (SandboxIssuedTokens, SandboxAuthorizationCode) {
         guard let presented = form["code"] else { throw SandboxOAuthError.invalidRequest("code is required.") }
         guard let redirectURI = form["redirect_uri"] else { throw SandboxOAuthError.invalidRequest("redirect_uri is required.") }
         guard let verifier = form["code_verifier"] else { throw SandboxOAuthError.invalidRequest("code_verifier is required (PKCE).") }
@@ -66,9 +78,10 @@ struct SandboxTokenController: RouteCollection {
         guard SandboxPKCE.verifies(verifier, challenge: code.codeChallenge) else {
             throw SandboxOAuthError.invalidGrant("code_verifier does not match the code_challenge.")
         }
-        return try await SandboxIssuedTokens.issue(
+        let tokens = try await SandboxIssuedTokens.issue(
             grantID: try code.requireID(), clientID: client.clientID, provider: code.provider, account: code.account,
             scope: code.scope, accessTTL: control.accessTokenTTL, now: now, on: request.db)
+        return (tokens, code)
     }
 
     /// RFC 6749 §6, with rotation (RFC 9700 §4.14.2): the used refresh token is revoked.
@@ -131,8 +144,10 @@ struct SandboxTokenController: RouteCollection {
         let expiresIn: Int
         let refreshToken: String
         let scope: String
+        let idToken: String?
 
         enum CodingKeys: String, CodingKey {
+            case idToken = "id_token"
             case accessToken = "access_token"
             case tokenType = "token_type"
             case expiresIn = "expires_in"

@@ -42,7 +42,7 @@ struct AllowedOrigin: Sendable, Equatable, CustomStringConvertible {
         guard authority == authority.lowercased() else { throw fail("the host must be lower case") }
 
         let (host, port) = try Self.splitHostAndPort(authority)
-        guard Self.isValidHost(host) else { throw fail("the host is not a valid host name or IP address") }
+        try Self.checkHost(host)
         if let port {
             guard let number = Int(port), port.first != "0", (1...65535).contains(number) else {
                 throw fail("the port must be a number from 1 to 65535")
@@ -76,23 +76,41 @@ struct AllowedOrigin: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    static func isValidHost(_ host: String) -> Bool {
+    /// A host name of lower-case LDH labels, or an IP address written exactly as a browser
+    /// serializes it: `https://2130706433`, `https://0x7f.1` and `https://1.2.3` mean
+    /// 127.0.0.1 and 1.2.0.3 to a browser (WHATWG URL), `[0:0::1]` means `[::1]`.
+    private static func checkHost(_ host: String) throws(Violation) {
         if host.hasPrefix("[") {
-            let inner = host.dropFirst().dropLast()
-            return !inner.isEmpty && inner.contains(":") && inner.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+            guard host.hasSuffix("]"), let address = NetworkAddress(literal: host), !address.isIPv4 else {
+                throw Violation(rule: "the host is not a valid host name or IP address")
+            }
+            // ::ffff:a.b.c.d and ::a.b.c.d reach an IPv4 host: name that host instead.
+            if address.embeddedIPv4 != nil, address.bytes[0..<10].allSatisfy({ $0 == 0 }) {
+                throw Violation(rule: "the host is an IPv4 address in IPv6 form: write the IPv4 address itself")
+            }
+            guard host == "[\(address)]" else {
+                throw Violation(rule: "the IPv6 address must be in its canonical form [\(address)] (RFC 5952)")
+            }
+            return
         }
-        guard !host.isEmpty, host.count <= 253, !host.hasSuffix(".") else { return false }
+        guard !host.isEmpty, host.count <= 253, !host.hasSuffix(".") else { throw Violation(rule: "the host is not a valid host name or IP address") }
         let labels = host.split(separator: ".", omittingEmptySubsequences: false)
-        return labels.allSatisfy { label in
+        let valid = labels.allSatisfy { label in
             !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
                 && label.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+        }
+        guard valid else { throw Violation(rule: "the host is not a valid host name or IP address") }
+        // WHATWG URL: a host whose last label is a number (decimal or 0x…) is an IPv4 address.
+        let last = labels.last!
+        if last.allSatisfy(\.isNumber) || (last.hasPrefix("0x") && last.dropFirst(2).allSatisfy(\.isHexDigit)) {
+            guard let address = NetworkAddress(literal: host), address.description == host else {
+                throw Violation(rule: "a numeric host must be a dotted-decimal IPv4 address such as 127.0.0.1")
+            }
         }
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" { return true }
-        let octets = host.split(separator: ".")
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        host == "localhost" || host.hasSuffix(".localhost") || NetworkAddress(literal: host)?.isLoopback == true
     }
 }
 

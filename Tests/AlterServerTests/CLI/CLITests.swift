@@ -61,11 +61,14 @@ struct CLITests {
         let configured = try alter.run(
             "providers", "configure", "--app", "Acme", "--provider", "github", "--client-id", "cid", "--client-secret", "very-secret-value")
         #expect(configured.status == 0, "\(configured.error)")
+        // RFC 9700 §4.4.2.2: each provider gets its own redirect URI; the operator registers it.
+        #expect(configured.output.contains("redirect URI: http://localhost:4000/oauth/callback/github (register exactly this at GitHub)"))
 
         let apps = try alter.run("apps", "list")
         #expect(apps.output.contains("Acme") && apps.output.contains("https://acme.example.com"))
         let providers = try alter.run("providers", "list", "--app", "Acme")
         #expect(providers.output.contains("github") && providers.output.contains("[configured]"))
+        #expect(providers.output.contains("redirect URI: http://localhost:4000/oauth/callback/github"))
 
         let keys = try alter.run("keys", "list", "--app", "Acme")
         #expect(!keys.output.contains(String(secret)))

@@ -119,8 +119,10 @@ struct FlowRejectionTests {
             let (_, url) = try await Self.callbackURL(flow)
             var components = try #require(URLComponents(string: url))
             let state = components.queryItems?.first { $0.name == "state" }?.value
+            let issuer = components.queryItems?.first { $0.name == "iss" }?.value
             components.queryItems = [
-                URLQueryItem(name: "state", value: state), URLQueryItem(name: "error", value: "<img src=x onerror=alert(1)>"),
+                URLQueryItem(name: "state", value: state), URLQueryItem(name: "iss", value: issuer),
+                URLQueryItem(name: "error", value: "<img src=x onerror=alert(1)>"),
                 URLQueryItem(name: "error_description", value: "</script><script>alert(2)</script>"),
             ]
             let finish = try await browser.follow(try await browser.get(try #require(components.string)))

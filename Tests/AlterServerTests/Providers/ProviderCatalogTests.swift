@@ -38,6 +38,20 @@ struct ProviderCatalogTests {
         #expect(Self.shipped.map(\.id) == Self.shipped.map(\.id).sorted(), "the file is sorted by id")
     }
 
+    /// RFC 9700 §2.1.1: PKCE everywhere it is not known to fail; the exceptions are documented.
+    @Test("PKCE is off only for the providers docs/providers.md lists as rejecting it")
+    func pkceExceptions() throws {
+        let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../docs/providers.md").standardizedFileURL, encoding: .utf8)
+        let section = try #require(docs.components(separatedBy: "<!-- pkce-exceptions").dropFirst().first?.components(separatedBy: "\n\n").first)
+        let documented = section.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("- **"), let end = line.dropFirst(4).firstIndex(of: "*") else { return nil }
+            return String(line.dropFirst(4)[..<end])
+        }
+        #expect(!documented.isEmpty)
+        #expect(Set(Self.shipped.filter { !$0.pkce }.map(\.id)) == Set(documented))
+    }
+
     @Test("every URL is https, every quirk is known, every variable is declared and used", arguments: shipped)
     func entry(provider: CatalogProvider) throws {
         for url in provider.urlTemplates + [provider.docsURL].compactMap({ $0 }) where !url.hasPrefix("{") {

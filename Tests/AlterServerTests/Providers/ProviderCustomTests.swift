@@ -50,6 +50,21 @@ struct ProviderCustomTests {
         #expect(overridden.clientAuth == .basic)
     }
 
+    @Test("a server whose metadata says it sends iss on authorization responses must send it (RFC 9207 §3)", arguments: [
+        (true as Bool?, true), (false, false), (nil, false),
+    ])
+    func issuerParameter(advertised: Bool?, required: Bool) throws {
+        let json = #"{"issuer":"https://idp.example.com","authorization_endpoint":"https://idp.example.com/authorize","token_endpoint":"https://idp.example.com/token","userinfo_endpoint":"https://idp.example.com/userinfo""#
+            + (advertised.map { ",\"authorization_response_iss_parameter_supported\":\($0)" } ?? "") + "}"
+        let metadata = try ProviderDiscovery.parse(Data(json.utf8), expectedIssuer: "https://idp.example.com")
+        let entry = try Self.input { $0.authorizationURL = nil; $0.tokenURL = nil; $0.userinfoURL = nil }.entry(discovered: metadata)
+        #expect(entry.requiresIssuerParameter == required)
+        // Stored and read back as the app's custom provider, the rule stays.
+        let row = CustomProvider()
+        try row.store(entry)
+        #expect(row.entry?.requiresIssuerParameter == required)
+    }
+
     struct Refusal: CustomTestStringConvertible, Sendable {
         let name: String
         let expected: String

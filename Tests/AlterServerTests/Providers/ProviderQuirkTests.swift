@@ -169,7 +169,8 @@ struct ProviderQuirkTests {
             #expect(authorize.query["scope"] == nil)
             #expect(authorize.query["owner"] == "user")
             let exchange = try #require(log.last("/v1/oauth/token"))
-            #expect(Set(exchange.json.keys) == ["grant_type", "code", "redirect_uri"])
+            // PKCE is sent to every provider not known to reject it (docs/providers.md, PKCE).
+            #expect(Set(exchange.json.keys) == ["grant_type", "code", "redirect_uri", "code_verifier"])
             let grant = try await Self.grant(app)
             #expect(grant.accountIdentifier == "bot-1")
             #expect(grant.accountEmail == "alice@acme.test")
@@ -374,7 +375,7 @@ struct ProviderQuirkTests {
                     request.json["client_id"] as? String == "client-atlassian", request.json["client_secret"] as? String == "secret-atlassian",
                     request.headers.first(name: "Authorization") == nil
                 else { return ProviderDouble.json(["error": "access_denied"], status: .forbidden) }
-                return ProviderDouble.json(["access_token": "atl-at", "refresh_token": "atl-rt", "expires_in": 3600, "scope": "read:me offline_access"])
+                return ProviderDouble.json(["access_token": "atl-at", "token_type": "Bearer", "refresh_token": "atl-rt", "expires_in": 3600, "scope": "read:me offline_access"])
             }
             atlassian.userinfo { _ in ProviderDouble.json(["account_id": "557058:abc", "email": "alice@atlassian.test", "name": "Alice"]) }
             return [atlassian.entry]
@@ -458,7 +459,7 @@ struct ProviderQuirkTests {
                 case "oversized": ProviderDouble.json(["access_token": "a", "padding": String(repeating: "x", count: 300 * 1024)])
                 case "html": ProviderDouble.raw("<html><body>Sign in</body></html>", contentType: "text/html")
                 case "no-token": ProviderDouble.json(["token_type": "bearer", "expires_in": 7200])
-                case "huge-token": ProviderDouble.json(["access_token": String(repeating: "t", count: 9000)])
+                case "huge-token": ProviderDouble.json(["access_token": String(repeating: "t", count: 9000), "token_type": "Bearer"])
                 case "server-error": ProviderDouble.json(["error": "server_error"], status: .serviceUnavailable)
                 default: ProviderDouble.raw("", status: .internalServerError, contentType: "text/plain")
                 }
@@ -482,7 +483,7 @@ struct ProviderQuirkTests {
     func oversizedUserinfo() async throws {
         try await withProviderDoubles({ app, base, log in
             let gitlab = try ProviderDouble("gitlab", app: app, base: base, log: log)
-            gitlab.token { _ in ProviderDouble.json(["access_token": "glpat", "refresh_token": "glrt", "expires_in": 7200]) }
+            gitlab.token { _ in ProviderDouble.json(["access_token": "glpat", "token_type": "Bearer", "refresh_token": "glrt", "expires_in": 7200]) }
             gitlab.userinfo { _ in ProviderDouble.json(["username": "alice", "bio": String(repeating: "b", count: 400 * 1024)]) }
             return [gitlab.entry]
         }) { app, browser, _ in

@@ -88,8 +88,8 @@ struct ProviderRefreshTests {
             salesforce.token { _ in
                 switch mode.withValue({ $0 }) {
                 case "down": ProviderDouble.raw("upstream connect error", status: .serviceUnavailable, contentType: "text/plain")
-                case "moved": ProviderDouble.json(["access_token": "at", "instance_url": "https://attacker.example.com"])
-                default: ProviderDouble.json(["access_token": "at2", "instance_url": "https://acme2.my.salesforce.com"])
+                case "moved": ProviderDouble.json(["access_token": "at", "token_type": "Bearer", "instance_url": "https://attacker.example.com"])
+                default: ProviderDouble.json(["access_token": "at2", "token_type": "Bearer", "instance_url": "https://acme2.my.salesforce.com"])
                 }
             }
             return [salesforce.entry]

@@ -58,10 +58,10 @@ struct ProviderURLTests {
         arguments: [
             ("github", #"{"access_token":"gho_1","scope":"repo,user","token_type":"bearer"}"#, "application/json", "gho_1", ["repo", "user"]),
             ("github", "access_token=gho_2&scope=repo%2Cuser&token_type=bearer", "application/x-www-form-urlencoded", "gho_2", ["repo", "user"]),
-            ("slack", #"{"ok":true,"access_token":"xoxb","authed_user":{"access_token":"xoxp","scope":"a,b"}}"#, "application/json", "xoxp", ["a", "b"]),
-            ("google", #"{"access_token":"ya29","scope":"openid email","expires_in":3599}"#, "application/json", "ya29", ["openid", "email"]),
+            ("slack", #"{"ok":true,"access_token":"xoxb","authed_user":{"access_token":"xoxp","scope":"a,b","token_type":"user"}}"#, "application/json", "xoxp", ["a", "b"]),
+            ("google", #"{"access_token":"ya29","token_type":"Bearer","scope":"openid email","expires_in":3599}"#, "application/json", "ya29", ["openid", "email"]),
             ("figma", #"{"access_token":"f","scope":"current_user:read,file_content:read"}"#, "application/json", "f", ["current_user:read", "file_content:read"]),
-            ("google", #"{"access_token":"ya29","scope":["a","b"]}"#, "application/json; charset=utf-8", "ya29", ["a", "b"]),
+            ("google", #"{"access_token":"ya29","token_type":"Bearer","scope":["a","b"]}"#, "application/json; charset=utf-8", "ya29", ["a", "b"]),
         ] as [(String, String, String, String, [String])])
     func tokenResponses(id: String, body: String, contentType: String, accessToken: String, scopes: [String]) throws {
         let tokens = try TokenResponseParser.parse(body: Data(body.utf8), contentType: contentType, provider: try Self.provider(id), now: Date())
@@ -78,8 +78,8 @@ struct ProviderURLTests {
             ("github", "<html></html>", "invalid_token_response"),
             ("github", #"{"access_token":""}"#, "invalid_token_response"),
             ("github", #"["access_token"]"#, "invalid_token_response"),
-            ("pipedrive", #"{"access_token":"a","api_domain":"https://evil.example.com"}"#, "invalid_token_response"),
-            ("pipedrive", #"{"access_token":"a","api_domain":"https://acme.pipedrive.com.evil.com"}"#, "invalid_token_response"),
+            ("pipedrive", #"{"access_token":"a","token_type":"Bearer","api_domain":"https://evil.example.com"}"#, "invalid_token_response"),
+            ("pipedrive", #"{"access_token":"a","token_type":"Bearer","api_domain":"https://acme.pipedrive.com.evil.com"}"#, "invalid_token_response"),
         ])
     func rejectedTokenResponses(id: String, body: String, error: String) throws {
         let provider = try Self.provider(id)
@@ -87,6 +87,46 @@ struct ProviderURLTests {
             try TokenResponseParser.parse(body: Data(body.utf8), contentType: "application/json", provider: provider, now: Date())
         }
         #expect(thrown?.error == error)
+    }
+
+    /// RFC 6749 §5.1 and §7.1: the vault sends every token as Bearer.
+    @Test("a token_type other than Bearer, or a missing one where the provider sends it, stores nothing", arguments: [
+        ("github", #"{"access_token":"a","token_type":"mac"}"#, "is not Bearer"),
+        ("github", #"{"access_token":"a","token_type":"DPoP"}"#, "is not Bearer"),
+        ("github", #"{"access_token":"a","token_type":7}"#, "is not Bearer"),
+        ("github", #"{"access_token":"a","token_type":"bot"}"#, "is not Bearer"),
+        ("github", #"{"access_token":"a"}"#, "has no token_type"),
+        ("slack", #"{"ok":true,"access_token":"xoxb","authed_user":{"access_token":"xoxp","token_type":"mac"}}"#, "is not Bearer"),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":"inf"}"#, "expires_in"),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":"nan"}"#, "expires_in"),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#, "expires_in"),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#, "expires_in"),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":[3600]}"#, "expires_in"),
+    ])
+    func tokenTypeAndLifetime(id: String, body: String, description: String) throws {
+        let provider = try Self.provider(id)
+        let thrown = #expect(throws: ProviderError.self) {
+            try TokenResponseParser.parse(body: Data(body.utf8), contentType: "application/json", provider: provider, now: Date())
+        }
+        #expect(thrown?.error == "invalid_token_response")
+        #expect(thrown?.errorDescription?.contains(description) == true, "\(thrown?.errorDescription ?? "")")
+    }
+
+    @Test("token types in any case, where the catalog allows no type, and lifetimes as numbers or strings, capped at ten years", arguments: [
+        ("github", #"{"access_token":"a","token_type":"bearer"}"#, nil),
+        ("google", #"{"access_token":"a","token_type":"BEARER","expires_in":3600}"#, 3600),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#, 3600),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":1e300}"#, TokenResponseParser.maxLifetime),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":"1e308"}"#, TokenResponseParser.maxLifetime),
+        ("google", #"{"access_token":"a","token_type":"Bearer","expires_in":null}"#, nil),
+        ("mailchimp", #"{"access_token":"a","expires_in":0,"scope":null}"#, nil),
+        ("shopify", #"{"access_token":"a","scope":"read_products"}"#, nil),
+        ("slack", #"{"ok":true,"access_token":"xoxb","token_type":"bot"}"#, nil),
+    ] as [(String, String, TimeInterval?)])
+    func acceptedTokenTypes(id: String, body: String, lifetime: TimeInterval?) throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let tokens = try TokenResponseParser.parse(body: Data(body.utf8), contentType: "application/json", provider: try Self.provider(id), now: now)
+        #expect(tokens.expiresAt.map { $0.timeIntervalSince(now) } == lifetime)
     }
 
     @Test("JSON paths read nested fields, array indexes and the first element matching key=value")

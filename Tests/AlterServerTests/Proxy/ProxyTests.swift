@@ -105,23 +105,14 @@ struct ProxyTests {
             let port = URL(string: base)!.port!
             let before = try #require(try await vault.sandbox()["api_calls"] as? Int)
 
-            let urls = [
-                "https://evil.example.com/sandbox/api/echo", "http://127.0.0.1:\(port)/sandbox/api/echo", "https://localhost:\(port)/sandbox/api/echo",
-                "http://user@localhost:\(port)/sandbox/api/echo", "http://localhost:\(port + 1)/x", "/sandbox/api/echo", "javascript:alert(1)",
-                "http://localhost:\(port)\\@evil.com/", "http://localhost:\(port)/a b", "http://169.254.169.254/latest/meta-data", "file:///etc/passwd",
-                "http://localhost.evil.com:\(port)/",
-            ]
-            for url in urls {
-                let response = try await vault.proxy(["method": "GET", "url": url, "grant_id": grantID])
-                #expect(response.status == 400, "\(url)")
-                #expect((response.json["error"] as? [String: Any])?["code"] as? String == "host_not_allowed", "\(url)")
-                #expect(response.headers.first(name: "Alter-Source") == "vault")
-            }
-            for headers in [["X-Bad": "a\r\nInjected: yes"], ["X-Bad": "a\nb"], ["Bad Name": "x"], ["X-Null": "a\u{0}b"]] {
-                let response = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID, "headers": headers])
-                #expect(response.status == 400)
-                #expect((response.json["error"] as? [String: Any])?["code"] as? String == "invalid_request")
-            }
+            // The tables are ProxyRulesTests; here each refusal code once through the API.
+            let offHost = try await vault.proxy(["method": "GET", "url": "http://127.0.0.1:\(port)/sandbox/api/echo", "grant_id": grantID])
+            #expect(offHost.status == 400)
+            #expect((offHost.json["error"] as? [String: Any])?["code"] as? String == "host_not_allowed")
+            #expect(offHost.headers.first(name: "Alter-Source") == "vault")
+            let badHeader = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID, "headers": ["X-Bad": "a\r\nInjected: yes"]])
+            #expect(badHeader.status == 400)
+            #expect((badHeader.json["error"] as? [String: Any])?["code"] as? String == "invalid_request")
             let badMethod = try await vault.proxy(["method": "TRACE", "url": vault.calendarURL, "grant_id": grantID])
             #expect(badMethod.status == 400)
             #expect(try await vault.sandbox()["api_calls"] as? Int == before)
@@ -141,6 +132,7 @@ struct ProxyTests {
             entry.revocationURL = nil
             entry.userinfo = nil
             entry.issuer = nil
+            entry.sendsIssuerParameter = nil
             entry.apiHosts = [httpsBase]
             app.providerCatalog = try ProviderCatalog(providers: app.providerCatalog.sorted + [entry])
             let seeded = try await seedApp(app, providers: ["sandbox", "public-api"])

@@ -208,4 +208,36 @@ struct SandboxAPITests {
             #expect(state["access_token_ttl"] as? Int == 3600)
         }
     }
+
+    @Test("a web page cannot flip the sandbox switches: form posts and foreign origins are refused and change nothing", arguments: [
+        ("application/x-www-form-urlencoded", "error=server_error", nil, nil, 415),
+        ("text/plain", #"{"error":"server_error"}"#, nil, nil, 415),
+        ("multipart/form-data; boundary=x", "--x--", nil, nil, 415),
+        ("application/json", #"{"error":"server_error"}"#, "https://evil.example", nil, 403),
+        ("application/json", #"{"error":"server_error"}"#, "http://localhost:4001", "same-site", 403),
+        ("application/json", #"{"error":"server_error"}"#, nil, "cross-site", 403),
+        ("application/json", #"{"error":"server_error"}"#, "null", nil, 403),
+    ] as [(String, String, String?, String?, Int)])
+    func controlRefusesCrossSite(contentType: String, body: String, origin: String?, fetchSite: String?, status: Int) async throws {
+        try await withApp { app in
+            let response = try await app.testing().sendRequest(.POST, "/sandbox/control") { request in
+                request.headers.replaceOrAdd(name: .contentType, value: contentType)
+                if let origin { request.headers.replaceOrAdd(name: .origin, value: origin) }
+                if let fetchSite { request.headers.replaceOrAdd(name: "Sec-Fetch-Site", value: fetchSite) }
+                request.body = ByteBuffer(string: body)
+            }
+            #expect(Int(response.status.code) == status)
+            #expect(response.errorCode == "invalid_request")
+            #expect(try await app.sandboxCounters()["error"] is NSNull)
+        }
+    }
+
+    @Test("scripts and the sandbox's own origin may flip the switches", arguments: [
+        ("application/json", nil, nil), ("application/json; charset=utf-8", nil, nil), ("application/json", "http://localhost:4000", "same-origin"),
+        ("Application/JSON", nil, "none"),
+    ] as [(String, String?, String?)])
+    func controlAcceptsSameOrigin(contentType: String, origin: String?, fetchSite: String?) {
+        let check = SandboxControlRequest(contentType: contentType, origin: origin, fetchSite: fetchSite, ownOrigin: "http://localhost:4000")
+        #expect(check.refusal == nil)
+    }
 }

@@ -41,7 +41,8 @@ struct SandboxConsentTests {
     func secondProvider() async throws {
         try await withApp { app in
             _ = try await seedApp(app)
-            let client = SandboxClientFixture(clientID: "client-sandbox-mail", secret: "secret-sandbox-mail")
+            let client = SandboxClientFixture(
+                clientID: "client-sandbox-mail", secret: "secret-sandbox-mail", redirectURI: "http://localhost:4000/oauth/callback/sandbox-mail")
             let response = try await app.authorize(app.authorizationParameters(client, pkce: .make()))
             #expect(response.status == .ok)
             #expect(response.text.contains("Sandbox Mail account"))

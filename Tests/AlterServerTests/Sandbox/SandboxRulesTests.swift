@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Sandbox rules")
 struct SandboxRulesTests {
-    static let client = SandboxClient(clientID: "client-sandbox", provider: "sandbox", appName: "App")
+    static let client = SandboxClient(clientID: "client-sandbox", provider: "sandbox", appName: "App", redirectURIs: [redirect])
     static let redirect = "http://localhost:4000/oauth/callback"
     static let challenge = SandboxPKCE.challenge(for: String(repeating: "a", count: 43))
     static let valid = "response_type=code&client_id=client-sandbox&redirect_uri=http%3A%2F%2Flocalhost%3A4000%2Foauth%2Fcallback"
@@ -22,7 +22,7 @@ struct SandboxRulesTests {
     @Test("a valid request keeps its state and gets the default scopes when it names none")
     func validRequest() throws {
         let request = try SandboxAuthorizationRequest(
-            validating: SandboxForm(encoded: Self.valid), client: Self.client, registeredRedirectURI: Self.redirect)
+            validating: SandboxForm(encoded: Self.valid), client: Self.client)
         #expect(request.state == "s")
         #expect(request.scopes == ["profile", "email"])
         #expect(request.codeChallenge == Self.challenge)
@@ -39,6 +39,8 @@ struct SandboxRulesTests {
         ("+state=t", "invalid_request"),
         ("code_challenge_method=plain", "invalid_request"),
         ("+scope=a%22b", "invalid_scope"),
+        ("+scope=openid", "invalid_request"),
+        ("+nonce=\(String(repeating: "n", count: 256))", "invalid_request"),
     ])
     func refusals(change: String, outcome: String) {
         var pairs = Self.valid.split(separator: "&").map(String.init)
@@ -50,7 +52,7 @@ struct SandboxRulesTests {
         }
         let form = SandboxForm(encoded: pairs.joined(separator: "&"))
         do throws(SandboxAuthorizationRequest.Rejection) {
-            _ = try SandboxAuthorizationRequest(validating: form, client: Self.client, registeredRedirectURI: Self.redirect)
+            _ = try SandboxAuthorizationRequest(validating: form, client: Self.client)
             Issue.record("accepted \(change)")
         } catch {
             switch error {

@@ -13,7 +13,7 @@ import VaporTesting
 struct SandboxClientFixture {
     var clientID = "client-sandbox"
     var secret = "secret-sandbox"
-    var redirectURI = "http://localhost:4000/oauth/callback"
+    var redirectURI = "http://localhost:4000/oauth/callback/sandbox"
     static let issuer = "http://localhost:4000/sandbox"
 }
 

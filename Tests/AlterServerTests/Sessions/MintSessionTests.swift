@@ -114,49 +114,14 @@ struct MintSessionTests {
         }
     }
 
-    static let badOrigins: [(String, String)] = [
-        ("*", "wildcards"),
-        ("https://*.example.com", "wildcards"),
-        ("https://app.example.com/", "slash"),
-        ("https://app.example.com/path", "path"),
-        ("https://app.example.com?x=1", "query"),
-        ("https://app.example.com#frag", "fragment"),
-        ("https://user@app.example.com", "user information"),
-        ("https://user:pw@app.example.com", "user information"),
-        ("app.example.com", "scheme"),
-        ("//app.example.com", "scheme"),
-        ("ftp://app.example.com", "http or https"),
-        ("javascript://app.example.com", "http or https"),
-        ("https://app.example.com:443", "default port"),
-        ("http://localhost:80", "default port"),
-        ("HTTPS://app.example.com", "lower case"),
-        ("https://App.Example.com", "lower case"),
-        ("https://bücher.example", "punycode"),
-        ("https://app.example.com\t", "control"),
-        ("https://app.exa\nmple.com", "control"),
-        ("https://app.example.com\r", "control"),
-        (" https://app.example.com", "control"),
-        ("https://app.example.com:0", "port"),
-        ("https://app.example.com:99999", "port"),
-        ("https://app.example.com:abc", "port"),
-        ("https://app..example.com", "host"),
-        ("https://-app.example.com", "host"),
-        ("http://app.example.com", "localhost"),
-        ("http://10.0.0.1:8080", "localhost"),
-        ("https://app.example.com\\", "backslash"),
-        ("", "empty"),
-    ]
-
-    @Test("allowed_origin must already be its canonical scheme://host[:port] form")
-    func rejectsNonCanonicalOrigins() async throws {
+    // The rule's table is OriginRulesTests; here one case of each code goes through the API.
+    @Test("a non-canonical allowed_origin answers 400 invalid_origin and stores nothing", arguments: ["https://app.example.com/", "https://2130706433", "https://0x7f.1", "http://[0:0::1]:8080"])
+    func rejectsNonCanonicalOrigin(origin: String) async throws {
         try await withApp { app in
             let seeded = try await seedApp(app)
-            for (origin, rule) in Self.badOrigins {
-                let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": origin])
-                #expect(response.status == .badRequest, "\(origin.debugDescription)")
-                #expect(response.errorCode == "invalid_origin", "\(origin.debugDescription)")
-                #expect(response.errorMessage?.contains(rule) == true, "\(origin.debugDescription): \(response.errorMessage ?? "")")
-            }
+            let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": origin])
+            #expect(response.status == .badRequest)
+            #expect(response.errorCode == "invalid_origin")
             #expect(try await app.sessionCount() == 0)
         }
     }
@@ -174,23 +139,13 @@ struct MintSessionTests {
         }
     }
 
-    static let badReturnURLs = [
-        "//evil.com", "/\\evil.com", "https://a.com.evil.com/", "https://a.com@evil.com/", "https://a.com:444/",
-        "https://a.com\t/x", "https://a.com/\r\nx", "javascript:alert(1)", "/relative/path", "https://evil.com/https://a.com",
-        "http://a.com/", "https://a.com\\@evil.com", "https://a.com//evil.com", "HTTPS://a.com/",
-        "https://a.com/ü", "data:text/html,hi",
-    ]
-
-    @Test("return_url must be an absolute URL on the session's origin: no open redirects")
-    func rejectsForeignReturnURLs() async throws {
+    @Test("a return_url off the session's origin answers 400 invalid_return_url and stores nothing")
+    func rejectsForeignReturnURL() async throws {
         try await withApp { app in
             let seeded = try await seedApp(app)
-            for returnURL in Self.badReturnURLs {
-                let response = try await app.mintSession(
-                    key: seeded.key, body: ["allowed_origin": "https://a.com", "return_url": returnURL])
-                #expect(response.status == .badRequest, "\(returnURL.debugDescription)")
-                #expect(response.errorCode == "invalid_return_url", "\(returnURL.debugDescription)")
-            }
+            let response = try await app.mintSession(key: seeded.key, body: ["allowed_origin": "https://a.com", "return_url": "https://a.com.evil.com/"])
+            #expect(response.status == .badRequest)
+            #expect(response.errorCode == "invalid_return_url")
             #expect(try await app.sessionCount() == 0)
         }
     }

@@ -49,7 +49,7 @@ struct ConnectFlow {
         let decision = try await browser.postForm(form.action ?? "/sandbox/oauth/decision", fields)
         #expect(decision.status == 303 || decision.status == 302, "\(decision.body)")
         let callbackURL = try #require(decision.location)
-        #expect(callbackURL.hasPrefix(browser.baseURL + "/oauth/callback?"))
+        #expect(callbackURL.hasPrefix(browser.baseURL + "/oauth/callback/"))
         return try await browser.follow(try await browser.get(callbackURL))
     }
 

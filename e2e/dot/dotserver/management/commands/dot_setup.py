@@ -1,6 +1,6 @@
 """Creates the test users and the vault's OAuth client (idempotent).
 
-    manage.py dot_setup --redirect-uri http://localhost:4000/oauth/callback \
+    manage.py dot_setup --redirect-uri http://localhost:4000/oauth/callback/dot \
         [--client-id alter-vault] [--client-secret ...]
 
 Users: alice and bob (password: the user name + "-password"). The application is a
