@@ -381,7 +381,7 @@ class DotApp:
         created = alter_cli(vault, "apps", "create", "--name", "DOT conformance", "--website-url", vault.demo_url)
         self.app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
         keys = alter_cli(vault, "keys", "create", "--app", self.app_id)
-        self.key = next(line.strip() for line in keys.splitlines() if line.strip().startswith("ak_"))
+        self.key = next(line.strip() for line in keys.splitlines() if line.strip().startswith("alter_rk_"))
         self.added = alter_cli(
             vault, "providers", "add-custom", "--app", self.app_id, "--id", self.provider,
             "--name", "Django OAuth Toolkit", "--discovery-url", dot.config["discovery_url"],

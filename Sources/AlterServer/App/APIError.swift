@@ -27,6 +27,8 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case agentNotDelegated = "agent_not_delegated"
         case hostNotAllowed = "host_not_allowed"
         case credentialRevoked = "credential_revoked"
+        case grantRevoked = "grant_revoked"
+        case tokenRefreshInProgress = "token_refresh_in_progress"
         case refreshFailed = "refresh_failed"
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamTimeout = "upstream_timeout"

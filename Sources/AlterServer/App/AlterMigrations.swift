@@ -19,5 +19,8 @@ enum AlterMigrations {
         SandboxToken.Migration(),
         CustomProvider.Migration(),
         OAuthAttempt.AddFinishedAt(),
+        RevokedGrant.Migration(),
+        AuditEvent.AddSDKFields(),
+        PostgresNonceStore.Migration(),
     ]
 }

@@ -48,9 +48,10 @@ struct AuditController: RouteCollection {
 }
 
 extension Request {
-    /// The SDK's `Alter-Caller` header: which part of the app made the call (≤ 100 printable characters).
+    /// Which part of the app made the call (≤ 100 printable characters): our SDK's
+    /// `Alter-Caller`, or the official SDK's (signed) `X-Alter-Caller`.
     var alterCaller: String? {
-        guard let value = headers.first(name: "Alter-Caller"), !value.isEmpty else { return nil }
+        guard let value = headers.first(name: "Alter-Caller") ?? headers.first(name: "X-Alter-Caller"), !value.isEmpty else { return nil }
         return String(value.prefix(100).filter { $0.isASCII && !$0.isNewline && $0 != "\t" })
     }
 }
