@@ -19,6 +19,7 @@ enum AlterMigrations {
         SandboxToken.Migration(),
         CustomProvider.Migration(),
         OAuthAttempt.AddFinishedAt(),
+        ConnectSession.AddMetadata(),
         RevokedGrant.Migration(),
         AuditEvent.AddSDKFields(),
         PostgresNonceStore.Migration(),

@@ -33,7 +33,11 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.migrations.add(AlterMigrations.all)
 
     app.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
-    app.providerCatalog = try ProviderCatalog.make(for: configuration)
+    var providers = try ProviderCatalog.loadShipped()
+    if configuration.sandboxEnabled {
+        providers += SandboxProviders.catalogEntries(publicURL: configuration.publicURL, extraAPIHosts: configuration.sandboxExtraAPIHosts)
+    }
+    app.providerCatalog = try ProviderCatalog(providers: providers)
     app.useProviderHTTPClient()
     app.refreshGate = RefreshGate()
     app.appKeyCache = AppKeyCache()

@@ -14,6 +14,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: ProviderController())
     try app.register(collection: ProxyController())
     try app.register(collection: GrantsController())
+    try app.register(collection: GrantTokenController())
     try app.register(collection: AuditController())
     try app.register(collection: SDKRoutes())
     let hosted = app.grouped(HostedPageErrorMiddleware())

@@ -22,7 +22,7 @@ enum GrantRevocation {
         let caller = request.alterCaller
         try await request.db.transaction { db in
             grant.status = .revoked
-            try await WebhookEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
+            try await GrantEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
             let event = AuditEvent(
                 appID: grant.$app.id, grantID: grantID, action: .revoke, caller: caller, agent: nil, status: revokedAtProvider ? 200 : nil, at: now)
             event.reason = reason

@@ -67,7 +67,7 @@ struct GrantWriter {
             {
                 try await Delegation(grantID: grantID, agent: agent).create(on: db)
             }
-            try await WebhookEvents.enqueue(operation == .creation ? .grantCreated : .grantReauthorized, grant: grant, catalog: catalog, at: now, on: db)
+            try await GrantEvents.enqueue(operation == .creation ? .grantCreated : .grantReauthorized, grant: grant, catalog: catalog, at: now, on: db)
             return Written(grant: grant, operation: operation)
         }
     }

@@ -5,7 +5,7 @@ import Foundation
 import NIOCore
 import Vapor
 
-/// `/v1/grants`: list, read, revoke, and hand out a fresh access token (headless use).
+/// `/v1/grants`: list, read, revoke. (The access-token hand-out is beside the proxy.)
 struct GrantsController: RouteCollection {
     struct List: Content {
         var grants: [GrantInfo]
@@ -21,26 +21,11 @@ struct GrantsController: RouteCollection {
         }
     }
 
-    struct AccessToken: Content {
-        var accessToken: String
-        var tokenType = "Bearer"
-        var expiresAt: Date?
-        var scopes: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case scopes
-            case accessToken = "access_token"
-            case tokenType = "token_type"
-            case expiresAt = "expires_at"
-        }
-    }
-
     func boot(routes: any RoutesBuilder) throws {
         let grants = routes.grouped(AppKeyAuthenticator()).grouped("v1", "grants")
         grants.get(use: list)
         grants.get(":grant", use: show)
         grants.delete(":grant", use: revoke)
-        grants.post(":grant", "token", use: token)
     }
 
     func list(request: Request) async throws -> List {
@@ -67,11 +52,6 @@ struct GrantsController: RouteCollection {
     func revoke(request: Request) async throws -> Revoked {
         let revoked = try await GrantRevocation.revoke(try await find(request), reason: nil, request: request)
         return Revoked(grantID: revoked.grantID.uuidString.lowercased(), revokedAtProvider: revoked.revokedAtProvider)
-    }
-
-    func token(request: Request) async throws -> AccessToken {
-        let issued = try await GrantTokens.issue(try await find(request), request: request)
-        return AccessToken(accessToken: issued.accessToken, expiresAt: issued.grant.expiresAt, scopes: issued.grant.scopes)
     }
 
     private func find(_ request: Request) async throws -> Grant {

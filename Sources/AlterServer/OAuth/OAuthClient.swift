@@ -10,8 +10,6 @@ import NIOHTTP1
 struct OAuthClient: Sendable {
     static let maxResponseBytes = 256 * 1024
     static let timeout: TimeAmount = .seconds(10)
-    /// GitHub refuses API calls without a User-Agent; Reddit wants a descriptive one.
-    static let userAgent = "AlterVault/1.0"
 
     let http: HTTPClient
     let now: @Sendable () -> Date
@@ -165,7 +163,7 @@ struct OAuthClient: Sendable {
     /// within the time and size limits.
     private func send(_ request: HTTPClientRequest) async throws(ProviderError) -> (Int, String?, Data) {
         var request = request
-        request.headers.replaceOrAdd(name: "User-Agent", value: Self.userAgent)
+        request.headers.replaceOrAdd(name: "User-Agent", value: ProviderHTTP.userAgent)
         do {
             let response = try await http.execute(request, timeout: Self.timeout)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
@@ -176,40 +174,6 @@ struct OAuthClient: Sendable {
             throw ProviderError(error: "timeout", errorDescription: "the provider did not answer in time", isTransient: true)
         } catch {
             throw ProviderError(error: "unreachable", errorDescription: "the provider could not be reached", isTransient: true)
-        }
-    }
-}
-
-/// Reads `a.b.0.c` style paths out of decoded JSON; in an array, `key=value` picks the first
-/// element whose `key` is `value` (DocuSign's `accounts.is_default=true.base_uri`).
-enum JSONPath {
-    static func value(at path: String, in object: Any) -> Any? {
-        var current: Any? = object
-        for component in path.split(separator: ".") {
-            if let dictionary = current as? [String: Any] {
-                current = dictionary[String(component)]
-            } else if let array = current as? [Any], let index = Int(component), array.indices.contains(index) {
-                current = array[index]
-            } else if let array = current as? [Any], let equals = component.firstIndex(of: "=") {
-                let key = String(component[..<equals])
-                let wanted = String(component[component.index(after: equals)...])
-                current = array.first { element in
-                    let found = (element as? [String: Any])?[key]
-                    if wanted == "true" || wanted == "false", !(found is String) { return (found as? Bool) == (wanted == "true") }
-                    return found.flatMap { string(at: "", in: $0) } == wanted
-                }
-            } else {
-                return nil
-            }
-        }
-        return current
-    }
-
-    static func string(at path: String, in object: Any) -> String? {
-        switch value(at: path, in: object) {
-        case let string as String: string
-        case let number as NSNumber: number.stringValue
-        default: nil
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The providers this server knows: the shipped catalog plus the built-in sandbox ones.
+/// The providers this server knows: the shipped catalog plus what `configure` adds (the
+/// built-in sandbox entries when the sandbox is on).
 /// Every entry has passed `CatalogRules`. An app's own view adds its custom providers
 /// (`forApp(_:on:)` in ProviderCatalog+Apps.swift).
 struct ProviderCatalog: Sendable {
@@ -92,15 +93,6 @@ struct ProviderCatalog: Sendable {
             throw ConfigurationError("provider catalog Resources/providers.json is missing from the build")
         }
         return try decode(Data(contentsOf: url))
-    }
-
-    /// The catalog for a server: shipped providers, plus the sandbox when it is enabled.
-    static func make(for configuration: AlterConfiguration) throws -> ProviderCatalog {
-        var providers = try loadShipped()
-        if configuration.sandboxEnabled {
-            providers += SandboxProviders.catalogEntries(publicURL: configuration.publicURL, extraAPIHosts: configuration.sandboxExtraAPIHosts)
-        }
-        return try ProviderCatalog(providers: providers)
     }
 
     private static func describe(_ error: DecodingError) -> String {

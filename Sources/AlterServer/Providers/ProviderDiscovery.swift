@@ -84,7 +84,7 @@ struct ProviderDiscovery: Sendable {
         let issuer = try Self.expectedIssuer(for: url, allowsHTTP: allowsPrivateNetwork)
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: OAuthClient.userAgent)
+        request.headers.add(name: "User-Agent", value: ProviderHTTP.userAgent)
         let status: UInt
         let body: ByteBuffer
         do {

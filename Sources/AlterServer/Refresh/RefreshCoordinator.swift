@@ -120,7 +120,7 @@ struct RefreshCoordinator {
                     grant.status = .error
                     try await grant.save(on: tx)
                     try await audit(409, tx)
-                    try await WebhookEvents.enqueue(.grantRefreshFailed, grant: grant, catalog: catalog, at: now, on: tx)
+                    try await GrantEvents.enqueue(.grantRefreshFailed, grant: grant, catalog: catalog, at: now, on: tx)
                     return .revoked
                 }
             }

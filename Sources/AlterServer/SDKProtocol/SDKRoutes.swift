@@ -11,6 +11,7 @@ struct SDKRoutes: RouteCollection {
 
     func boot(routes: any RoutesBuilder) throws {
         let sdk = routes.grouped("sdk").grouped(SDKEnvelopeMiddleware()).grouped(SignedRequestMiddleware())
+        try sdk.register(collection: SDKConnectController())
         try sdk.register(collection: SDKTokenController())
         try sdk.register(collection: SDKGrantsController())
         try sdk.register(collection: SDKAuditController())

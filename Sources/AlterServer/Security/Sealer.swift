@@ -31,14 +31,19 @@ struct Sealer: Sendable {
     let activeKey: Key
     private let keys: [String: SymmetricKey]
 
+    /// A key ring the sealer cannot work with; the server refuses to start.
+    struct InvalidKeyRing: Error, CustomStringConvertible {
+        let description: String
+    }
+
     /// - Parameter keys: the ring; the first key is the active one.
-    init(keys: [Key]) throws {
-        guard let first = keys.first else { throw ConfigurationError("no encryption key configured") }
+    init(keys: [Key]) throws(InvalidKeyRing) {
+        guard let first = keys.first else { throw InvalidKeyRing(description: "no encryption key configured") }
         var ring: [String: SymmetricKey] = [:]
         for key in keys {
-            guard key.key.bitCount == 256 else { throw ConfigurationError("encryption key '\(key.id)' is not 256 bits") }
+            guard key.key.bitCount == 256 else { throw InvalidKeyRing(description: "encryption key '\(key.id)' is not 256 bits") }
             guard ring.updateValue(key.key, forKey: key.id) == nil else {
-                throw ConfigurationError("encryption key id '\(key.id)' appears twice")
+                throw InvalidKeyRing(description: "encryption key id '\(key.id)' appears twice")
             }
         }
         self.activeKey = first

@@ -7,8 +7,15 @@ final class ConnectSession: Model, @unchecked Sendable {
     static let schema = "connect_sessions"
     static let tokenPrefix = "cs_"
 
+    /// The stored half of the session's life; `state(at:)` adds the clock.
     enum Status: String, Codable, Sendable {
         case pending, completed, failed
+    }
+
+    /// How the widget opened the flow: results are posted to the opener, or the browser goes
+    /// to `return_url`.
+    enum Mode: String, Codable, Sendable {
+        case popup, redirect
     }
 
     @ID(key: .id) var id: UUID?
@@ -21,12 +28,14 @@ final class ConnectSession: Model, @unchecked Sendable {
     /// `sub` of the verified `user_token`.
     @OptionalField(key: "user_subject") var userSubject: String?
     @OptionalField(key: "agent") var agent: String?
+    /// Client context the app forwarded at mint time (`ip_address`, `user_agent`).
+    @OptionalField(key: "metadata") var metadata: [String: String]?
     @Field(key: "expires_at") var expiresAt: Date
     /// Set when the Connect UI first loads the token; a second load is refused.
     @OptionalField(key: "consumed_at") var consumedAt: Date?
     /// SHA-256 of the browser-binding cookie set on first load.
     @OptionalField(key: "browser_hash") var browserHash: String?
-    @OptionalField(key: "mode") var mode: String?
+    @OptionalField(key: "mode") var mode: Mode?
     @OptionalField(key: "nonce") var nonce: String?
     @Enum(key: "status") var status: Status
     @OptionalField(key: "error_code") var errorCode: String?
@@ -68,5 +77,25 @@ final class ConnectSession: Model, @unchecked Sendable {
             try await database.schema(ConnectSession.schema).delete()
             try await database.enum("connect_session_status").delete()
         }
+    }
+
+    /// Adds `metadata` (see `metadata`).
+    struct AddMetadata: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).field("metadata", .dictionary(of: .string)).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).deleteField("metadata").update()
+        }
+    }
+}
+
+extension ConnectSession {
+    /// The session a bearer of `token` holds, by the token's hash; nil for a malformed or
+    /// unknown token.
+    static func find(token: String, on db: any Database) async throws -> ConnectSession? {
+        guard SecretToken.isWellFormed(token, prefix: tokenPrefix) else { return nil }
+        return try await query(on: db).filter(\.$tokenHash == SecretToken.hash(token)).first()
     }
 }

@@ -9,13 +9,20 @@ struct CreateConnectSessionRequest: Content {
     var userToken: String?
     var agent: String?
     var returnURL: String?
+    var metadata: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case allowedProviders = "allowed_providers"
         case allowedOrigin = "allowed_origin"
         case userToken = "user_token"
-        case agent
+        case agent, metadata
         case returnURL = "return_url"
+    }
+
+    var order: SessionMinter.Order {
+        .init(
+            allowedProviders: allowedProviders, allowedOrigin: allowedOrigin, returnURL: returnURL, userToken: userToken, agent: agent,
+            metadata: metadata)
     }
 }
 
@@ -33,15 +40,16 @@ struct CreateConnectSessionResponse: Content {
 
 /// The checked form of a mint request. Every rule lives here, as a pure function of the
 /// request, the app and its configured providers, so the controller only stores the result.
-struct ConnectSessionRules {
+enum ConnectSessionRules {
     struct Accepted {
         var providers: [String]
         var origin: AllowedOrigin
         var returnURL: String?
         var agent: String?
+        var metadata: [String: String]?
     }
 
-    static func check(_ request: CreateConnectSessionRequest, app: ClientApp, configuredProviders: [String]) throws -> Accepted {
+    static func check(_ request: SessionMinter.Order, app: ClientApp, configuredProviders: [String]) throws -> Accepted {
         let providers = try providers(requested: request.allowedProviders, configured: configuredProviders)
         let origin = try origin(requested: request.allowedOrigin, websiteURL: app.websiteURL)
         var returnURL: String?
@@ -59,7 +67,12 @@ struct ConnectSessionRules {
                 throw APIError.invalidRequest("agent must be 1–128 characters of letters, digits and - _ . : @ /.")
             }
         }
-        return Accepted(providers: providers, origin: origin, returnURL: returnURL, agent: request.agent)
+        if let metadata = request.metadata {
+            guard metadata.count <= 16, metadata.allSatisfy({ (1...64).contains($0.key.count) && $0.value.count <= 512 }) else {
+                throw APIError.invalidRequest("metadata may hold at most 16 entries, with keys of 1–64 and values of at most 512 characters.")
+            }
+        }
+        return Accepted(providers: providers, origin: origin, returnURL: returnURL, agent: request.agent, metadata: request.metadata)
     }
 
     /// Omitted → every configured provider; listed → the configured ones among them, in the

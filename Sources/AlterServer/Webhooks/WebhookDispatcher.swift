@@ -37,12 +37,10 @@ struct WebhookDispatcher {
     }
 
     private func claim(_ event: WebhookOutbox, now: Date) async throws -> Bool {
-        guard let sql = application.db as? any SQLDatabase else { return false }
-        let rows = try await sql.update(WebhookOutbox.schema).set("next_attempt_at", to: now.addingTimeInterval(Self.claimLease))
-            .where("id", .equal, try event.requireID()).where("attempts", .equal, event.attempts)
-            .where("next_attempt_at", .lessThanOrEqual, now).where("delivered_at", .is, SQLLiteral.null)
-            .returning("id").all()
-        return rows.count == 1
+        try await ClaimOnce.claim(WebhookOutbox.schema, id: event.requireID(), on: application.db) {
+            $0.set("next_attempt_at", to: now.addingTimeInterval(Self.claimLease)).where("attempts", .equal, event.attempts)
+                .where("next_attempt_at", .lessThanOrEqual, now).where("delivered_at", .is, SQLLiteral.null)
+        }
     }
 
     private func deliver(_ event: WebhookOutbox, now: Date) async throws -> Bool {

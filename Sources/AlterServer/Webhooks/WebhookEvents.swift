@@ -1,16 +1,15 @@
 import FluentKit
 import Foundation
 
-/// Queues grant events for an app's webhook, inside the caller's transaction.
+/// Queues an event for an app's webhook, inside the caller's transaction. The outbox knows
+/// only an event type and its `data`; the rooms that change things (Grants, Refresh) say
+/// what the data is.
 enum WebhookEvents {
-    struct Body: Encodable {
-        struct Data: Encodable {
-            let grant: GrantInfo
-        }
+    struct Body<Payload: Encodable>: Encodable {
         let id: String
-        let type: String
+        let type: WebhookOutbox.EventType
         let createdAt: Date
-        let data: Data
+        let data: Payload
 
         enum CodingKeys: String, CodingKey {
             case id, type, data
@@ -18,17 +17,20 @@ enum WebhookEvents {
         }
     }
 
-    static func enqueue(_ type: WebhookOutbox.EventType, grant: Grant, catalog: ProviderCatalog, at now: Date, on db: any Database) async throws {
-        guard let app = try await ClientApp.find(grant.$app.id, on: db), app.webhookURL != nil else { return }
-        let info = try await GrantInfo.load(grant, catalog: catalog, on: db)
+    /// Does nothing for an app without a webhook URL; `data` is built only when there is one.
+    static func enqueue<Payload: Encodable>(
+        _ type: WebhookOutbox.EventType, appID: UUID, at now: Date, on db: any Database, data: () async throws -> Payload
+    ) async throws {
+        guard let app = try await ClientApp.find(appID, on: db), app.webhookURL != nil else { return }
+        let data = try await data()
         let id = UUID()
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = Body(id: "evt_" + id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""), type: type.rawValue, createdAt: now, data: .init(grant: info))
+        let body = Body(id: "evt_" + id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""), type: type, createdAt: now, data: data)
         let event = WebhookOutbox()
         event.id = id
-        event.$app.id = try app.requireID()
+        event.$app.id = appID
         event.type = type.rawValue
         event.payload = String(decoding: try encoder.encode(body), as: UTF8.self)
         event.attempts = 0

@@ -48,7 +48,7 @@ struct SealerTests {
         for bad in ["k1", "k1:short", ":\(good)", "bad id:\(good)", "k1:\(Data(repeating: 1, count: 16).base64EncodedString())"] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try EncryptionKeys.parse(bad) }
         }
-        #expect(throws: ConfigurationError.self) { try Sealer(keys: EncryptionKeys.parse("a:\(good),a:\(good)")) }
+        #expect(throws: Sealer.InvalidKeyRing.self) { try Sealer(keys: EncryptionKeys.parse("a:\(good),a:\(good)")) }
     }
 
     @Test("on first run a key file readable only by its owner is created in the data directory")

@@ -31,6 +31,25 @@ struct MintSessionTests {
         }
     }
 
+    @Test("client metadata sent at mint time is kept on the session; oversized metadata is refused and nothing is stored", arguments: TestDatabase.all)
+    func metadata(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let seeded = try await seedApp(app)
+            let tooMany = Dictionary(uniqueKeysWithValues: (0..<17).map { ("k\($0)", "v") })
+            for bad in [tooMany, ["ip_address": String(repeating: "1", count: 513)], ["": "x"]] {
+                let refused = try await app.mintSession(key: seeded.key, body: ["metadata": bad])
+                #expect(refused.status == .badRequest)
+                #expect(refused.errorCode == "invalid_request")
+            }
+            #expect(try await app.sessionCount() == 0)
+
+            let response = try await app.mintSession(key: seeded.key, body: ["metadata": ["ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0"]])
+            #expect(response.status == .created)
+            let stored = try #require(try await ConnectSession.query(on: app.db).first())
+            #expect(stored.metadata == ["ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0"])
+        }
+    }
+
     @Test("the session lifetime is configurable")
     func configurableTTL() async throws {
         try await withApp(adjust: { $0.sessionTTL = 120 }) { app in

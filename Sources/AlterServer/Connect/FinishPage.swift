@@ -7,13 +7,13 @@ import Vapor
 enum FinishPage {
     static func render(
         session: ConnectSession, grants: [GrantPayload], error: APIErrorBody.Payload?, events: [HostedPage.Script.Event] = [],
-        nonce: String?, mode: String?, request: Request
+        nonce: String?, mode: ConnectSession.Mode?, request: Request
     ) -> Response {
         let page = HostedPage()
         var script = HostedPage.Script(nonce: nonce, origin: session.origin, events: events)
         script.result = HostedPage.Result(grants: error == nil ? grants : nil, error: error)
         let isHTTPS = request.application.alterConfiguration.isHTTPS
-        let popup = mode == "popup" && nonce != nil
+        let popup = mode == .popup && nonce != nil
         if !popup, let returnURL = session.returnURL {
             script.next = returnURL + (returnURL.contains("?") ? "&" : "?") + "alter_connect=" + (error == nil ? "complete" : "error")
             if let hash = returnURL.firstIndex(of: "#") {

@@ -47,14 +47,13 @@ struct OAuthCallbackController: RouteCollection {
         let flow = request.redirect(to: ConnectUIController.flowPath(try session.requireID()) + "?connected=" + FormEncoding.escape(attempt.provider), redirectType: .normal)
         let done = request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
         let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
-        guard session.status == .pending, !SessionOutcome.isExpired(session, now: now),
-            let provider = catalog[attempt.provider]
-        else {
-            try await SessionOutcome.fail(session, SessionOutcome.expiredError, at: now, on: request.db)
+        let store = SessionStore(db: request.db)
+        guard session.state(at: now) == .inFlow, let provider = catalog[attempt.provider] else {
+            try await store.expireIfDue(session, at: now)
             return done
         }
         func fail(_ error: APIError) async throws -> Response {
-            try await SessionOutcome.fail(session, error, at: now, on: request.db)
+            _ = try await store.fail(session, error, at: now)
             return done
         }
 
@@ -92,9 +91,9 @@ struct OAuthCallbackController: RouteCollection {
             request.logger.notice("token exchange failed", metadata: ["provider": .string(provider.id), "error": .string(error.error)])
             return try await fail(Self.providerError(error.details))
         }
-        let connected = try await SessionOutcome.connectedProviders(of: session, on: request.db)
+        let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
         if Set(session.allowedProviders).isSubset(of: connected) {
-            try await SessionOutcome.complete(session, at: now, on: request.db)
+            _ = try await store.complete(session, at: now)
         }
         return flow
     }
@@ -110,10 +109,8 @@ struct OAuthCallbackController: RouteCollection {
 
     /// Marks the attempt used only if it was not already: a replayed `state` gets nothing.
     static func consume(_ attempt: OAuthAttempt, at now: Date, on db: any Database) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { return false }
-        let rows = try await sql.update(OAuthAttempt.schema).set("consumed_at", to: now)
-            .where("id", .equal, try attempt.requireID()).where("consumed_at", .is, SQLLiteral.null)
-            .returning("id").all()
-        return rows.count == 1
+        try await ClaimOnce.claim(OAuthAttempt.schema, id: attempt.requireID(), on: db) {
+            $0.set("consumed_at", to: now).where("consumed_at", .is, SQLLiteral.null)
+        }
     }
 }

@@ -2,13 +2,6 @@ import Fluent
 import Foundation
 import Vapor
 
-/// The clock the server reads time from; tests replace it to move time without sleeping.
-public struct VaultClock: Sendable {
-    public var now: @Sendable () -> Date
-    public init(now: @escaping @Sendable () -> Date) { self.now = now }
-    public static let system = VaultClock(now: { Date() })
-}
-
 extension Application {
     private enum ConfigurationKey: StorageKey { typealias Value = AlterConfiguration }
     private enum ClockKey: StorageKey { typealias Value = VaultClock }

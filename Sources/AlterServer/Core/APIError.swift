@@ -50,6 +50,9 @@ struct APIError: Error, Sendable, CustomStringConvertible {
 
     var description: String { "\(code.rawValue): \(message)" }
 
+    /// The wire shape, as pages and result reads carry it.
+    var payload: APIErrorBody.Payload { .init(code: code.rawValue, message: message, details: details) }
+
     static func unauthorized(_ message: String = "A valid app key is required: send `Authorization: Bearer <app key>`.") -> APIError {
         APIError(.unauthorized, message, status: .unauthorized)
     }
@@ -61,7 +64,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
 
 /// The body every error response carries.
 struct APIErrorBody: Content {
-    struct Payload: Codable {
+    struct Payload: Codable, Sendable, Equatable {
         let code: String
         let message: String
         let details: [String: String]?
@@ -76,26 +79,26 @@ struct APIErrorMiddleware: AsyncMiddleware {
         do {
             return try await next.respond(to: request)
         } catch {
-            let apiError = Self.apiError(for: error, request: request)
-            let response = Response(status: apiError.status)
-            if let cors = error as? CORSError, let origin = cors.origin, (try? AllowedOrigin(parsing: origin)) != nil {
-                response.headers.replaceOrAdd(name: .accessControlAllowOrigin, value: origin)
-                response.headers.replaceOrAdd(name: .vary, value: "Origin")
-            }
-            response.headers.cacheControl = .init(noStore: true)
-            response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
-            try response.content.encode(
-                APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
-            return response
+            return try Self.response(for: error, request: request)
         }
+    }
+
+    /// The error response for any thrown error; a route that must add headers to its
+    /// errors (the result endpoint's CORS) renders through this too.
+    static func response(for error: any Error, request: Request) throws -> Response {
+        let apiError = apiError(for: error, request: request)
+        let response = Response(status: apiError.status)
+        response.headers.cacheControl = .init(noStore: true)
+        response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
+        try response.content.encode(
+            APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
+        return response
     }
 
     static func apiError(for error: any Error, request: Request) -> APIError {
         switch error {
         case let apiError as APIError:
             return apiError
-        case let cors as CORSError:
-            return cors.inner
         case let decoding as DecodingError:
             return .invalidRequest("The request body is not valid: \(Self.describe(decoding))")
         case let abort as any AbortError where abort.status == .notFound:

@@ -1,7 +1,6 @@
 import Fluent
 import FluentKit
 import Foundation
-import SQLKit
 import Vapor
 
 /// The hosted Connect UI: token entry, provider picker, start of OAuth, Done.
@@ -20,17 +19,16 @@ struct ConnectUIController: RouteCollection {
     func entry(request: Request) async throws -> Response {
         let token = request.query[String.self, at: "token"] ?? ""
         let nonce = request.query[String.self, at: "nonce"].flatMap { Self.isValidNonce($0) ? $0 : nil }
-        let mode = request.query[String.self, at: "mode"] == "popup" ? "popup" : "redirect"
+        let mode: ConnectSession.Mode = request.query[String.self, at: "mode"] == "popup" ? .popup : .redirect
         let now = request.application.clock.now()
-        guard SecretToken.isWellFormed(token, prefix: ConnectSession.tokenPrefix),
-            let session = try await ConnectSession.query(on: request.db).filter(\.$tokenHash == SecretToken.hash(token)).first()
-        else {
+        guard let session = try await ConnectSession.find(token: token, on: request.db) else {
             return Self.invalidTokenPage(request)
         }
         let sessionID = try session.requireID()
         let cookie = BrowserBinding.newValue()
-        let fresh = session.status == .pending && session.consumedAt == nil && now < session.expiresAt
-        if fresh, try await Self.consume(sessionID, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now, on: request.db) {
+        if session.state(at: now) == .unused,
+            try await SessionStore(db: request.db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now)
+        {
             let response = request.redirect(to: Self.flowPath(sessionID), redirectType: .normal)
             BrowserBinding.setCookie(cookie, for: sessionID, on: response, secure: request.application.alterConfiguration.isHTTPS)
             response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
@@ -38,10 +36,8 @@ struct ConnectUIController: RouteCollection {
             return response
         }
         // A second load (or an expired token) reports session_expired to whoever opened it.
-        let error = SessionOutcome.expiredError
         return FinishPage.render(
-            session: session, grants: [], error: .init(code: error.code.rawValue, message: error.message, details: nil),
-            nonce: nonce, mode: mode, request: request)
+            session: session, grants: [], error: ConnectSession.expiredError.payload, nonce: nonce, mode: mode, request: request)
     }
 
     /// `GET /connect/s/{id}`: the picker, the automatic start for a single provider, or the end.
@@ -52,17 +48,15 @@ struct ConnectUIController: RouteCollection {
         if let connected = request.query[String.self, at: "connected"], session.allowedProviders.contains(connected) {
             events.append(.init(name: "OAUTH_COMPLETE", metadata: ["provider": connected]))
         }
-        if SessionOutcome.isExpired(session, now: now) {
-            try await SessionOutcome.fail(session, SessionOutcome.expiredError, at: now, on: request.db)
-        }
+        try await SessionStore(db: request.db).expireIfDue(session, at: now)
         if session.status != .pending {
-            let grants = try await SessionOutcome.grants(of: session, catalog: catalog, on: request.db)
+            let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
             return FinishPage.render(
-                session: session, grants: grants, error: SessionOutcome.error(of: session), events: events,
+                session: session, grants: grants, error: session.error, events: events,
                 nonce: session.nonce, mode: session.mode, request: request)
         }
         let sessionID = try session.requireID()
-        let connected = try await SessionOutcome.connectedProviders(of: session, on: request.db)
+        let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
         let page = HostedPage()
         let isHTTPS = request.application.alterConfiguration.isHTTPS
         var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
@@ -89,7 +83,7 @@ struct ConnectUIController: RouteCollection {
     /// `GET /connect/s/{id}/start?provider=`: a new OAuth attempt, then off to the provider.
     func start(request: Request) async throws -> Response {
         let (session, now) = try await Self.boundSession(request)
-        guard session.status == .pending, !SessionOutcome.isExpired(session, now: now) else {
+        guard session.state(at: now) == .inFlow else {
             return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
         }
         guard let providerID = request.query[String.self, at: "provider"], session.allowedProviders.contains(providerID),
@@ -127,8 +121,8 @@ struct ConnectUIController: RouteCollection {
     /// `POST /connect/s/{id}/done`: finish with the grants made so far.
     func done(request: Request) async throws -> Response {
         let (session, now) = try await Self.boundSession(request)
-        if session.status == .pending, !(try await SessionOutcome.connectedProviders(of: session, on: request.db).isEmpty) {
-            try await SessionOutcome.complete(session, at: now, on: request.db)
+        if session.status == .pending, !(try await SessionGrants.connectedProviders(of: session, on: request.db).isEmpty) {
+            _ = try await SessionStore(db: request.db).complete(session, at: now)
         }
         return request.redirect(to: Self.flowPath(try session.requireID()), redirectType: .normal)
     }
@@ -156,16 +150,6 @@ struct ConnectUIController: RouteCollection {
         return (session, request.application.clock.now())
     }
 
-    /// Marks the session consumed only if nobody else did first (one row updated or none).
-    static func consume(_ id: UUID, browserHash: String, nonce: String?, mode: String, at now: Date, on db: any Database) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { return false }
-        let rows = try await sql.update(ConnectSession.schema)
-            .set("consumed_at", to: now).set("browser_hash", to: browserHash).set("nonce", to: nonce).set("mode", to: mode)
-            .where("id", .equal, id).where("consumed_at", .is, SQLLiteral.null)
-            .returning("id").all()
-        return rows.count == 1
-    }
-
     static func invalidTokenPage(_ request: Request) -> Response {
         // The origin to tell is unknown, so nothing is posted: the page closes itself and
         // the widget learns `invalid_token` from the result endpoint.
@@ -180,22 +164,5 @@ struct ConnectUIController: RouteCollection {
 
     static func errorPage(_ request: Request, _ title: String, _ text: String, status: HTTPResponseStatus) -> Response {
         HostedPage().response(title: title, body: ConnectPages.message(title, text), status: status, isHTTPS: request.application.alterConfiguration.isHTTPS)
-    }
-}
-
-/// A dead end in the hosted UI, rendered as a page (not JSON) by `ConnectUIController`'s routes.
-struct HostedPageError: Error {
-    let title: String
-    let text: String
-}
-
-/// Renders `HostedPageError` as an HTML page with the hosted-page headers.
-struct HostedPageErrorMiddleware: AsyncMiddleware {
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        do {
-            return try await next.respond(to: request)
-        } catch let error as HostedPageError {
-            return ConnectUIController.errorPage(request, error.title, error.text, status: .badRequest)
-        }
     }
 }

@@ -1,0 +1,7 @@
+import Vapor
+
+extension Application {
+    var oauthClient: OAuthClient {
+        OAuthClient(http: providerHTTP, now: clock.now)
+    }
+}
