@@ -63,6 +63,11 @@ def alter_env(data_dir: Path, public_url: str) -> dict[str, str]:
         env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
     env["ALTER_DATA_DIR"] = str(data_dir)
     env["ALTER_PUBLIC_URL"] = public_url
+    # A request waits this long for another caller's refresh of the same grant before it
+    # answers token_refresh_in_progress (10 s by default): short, so a test can see it.
+    env.setdefault("ALTER_REFRESH_WAIT_SECONDS", "2")
+    # `alter demo` serves the sandbox providers; the CLI run beside it must know them too.
+    env["ALTER_SANDBOX"] = "1"
     return env
 
 
@@ -206,6 +211,14 @@ def vault() -> Iterator[Vault]:
         pytest.fail(f"{binary} not found: build it first (`swift build`), "
                     f"or set ALTER_BIN to the alter binary", pytrace=False)
     yield from Vault(binary).serve()
+
+
+@pytest.fixture
+def sandbox(vault: Vault) -> Iterator[Vault]:
+    """The sandbox provider with default switches, reset again afterwards."""
+    vault.reset_sandbox()
+    yield vault
+    vault.reset_sandbox()
 
 
 # -- browsers ---------------------------------------------------------------------------
