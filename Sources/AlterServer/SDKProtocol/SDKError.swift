@@ -34,7 +34,6 @@ struct SDKError: Error, Sendable, CustomStringConvertible {
         case .invalidUserToken: code = "jwt_validation_error"
         case .credentialRevoked, .grantRevoked: status = .forbidden
         case .hostNotAllowed: status = .unprocessableEntity; code = "blocked_destination"
-        case .upstreamTimeout: break
         default: break
         }
         var fields: [String: WireValue] = [:]
