@@ -17,7 +17,9 @@ struct SignedRequestTests {
 
     /// Headers as the SDK sends them (legacy form), signed by `RequestSignature` (pinned to the
     /// SDK's own vectors in RequestSignatureTests).
-    static func headers(key: String, body: [UInt8] = body, signedBody: [UInt8]? = nil, timestamp: Date = Date(), nonce: String? = nil) -> HTTPHeaders {
+    static func headers(
+        key: String, path: String = path, body: [UInt8] = body, signedBody: [UInt8]? = nil, timestamp: Date = Date(), nonce: String? = nil
+    ) -> HTTPHeaders {
         var signature = RequestSignature(
             method: "POST", target: path, timestamp: String(Int(timestamp.timeIntervalSince1970)),
             nonce: nonce ?? (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(),
@@ -30,13 +32,40 @@ struct SignedRequestTests {
         ]
     }
 
-    static func send(_ app: Application, _ headers: HTTPHeaders, body: [UInt8] = body) async throws -> (status: HTTPStatus, code: String?) {
-        var result: (HTTPStatus, String?)?
+    static func send(_ app: Application, _ headers: HTTPHeaders, path: String = path, body: [UInt8] = body) async throws -> (status: HTTPStatus, code: String?) {
+        let answer = try await sendJSON(app, headers, path: path, body: body)
+        return (answer.status, answer.json["error"] as? String)
+    }
+
+    static func sendJSON(_ app: Application, _ headers: HTTPHeaders, path: String, body: [UInt8]) async throws -> (status: HTTPStatus, json: [String: Any]) {
+        var result: (HTTPStatus, [String: Any])?
         try await app.testing().test(.POST, path, headers: headers, body: ByteBuffer(bytes: body)) { response async in
-            let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
-            result = (response.status, json?["error"] as? String)
+            result = (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:])
         }
         return result!
+    }
+
+    @Test("/sdk/token names the header the provider wants the token in, from the catalog")
+    func injection() async throws {
+        try await withApp { app in
+            let seeded = try await seedApp(app, providers: ["sandbox", "shopify"])
+            let cases = [("sandbox", "Authorization", "Bearer {token}"), ("shopify", "X-Shopify-Access-Token", "{token}")]
+            for (provider, header, format) in cases {
+                let grantID = try await storeGrant(app, appID: seeded.id, provider: provider, account: "a@\(provider).test", accessToken: "tok-\(provider)")
+                let body = Array(#"{"grant_id":"\#(grantID.lowercased())","reason":null,"request":{"method":"GET","url":"https://example.com/x"}}"#.utf8)
+                let answer = try await Self.sendJSON(app, Self.headers(key: seeded.key, path: "/sdk/token", body: body), path: "/sdk/token", body: body)
+                #expect(answer.status == .ok, "\(provider)")
+                #expect(answer.json["access_token"] as? String == "tok-\(provider)")
+                #expect(answer.json["grant_id"] as? String == grantID.lowercased())
+                #expect(answer.json["provider_id"] as? String == provider)
+                #expect(answer.json["injection_header"] as? String == header)
+                #expect(answer.json["injection_format"] as? String == format)
+                // The token hand-out's audit entry is written in a batch; let it land before the
+                // next grant's write transaction (SQLite: a deferred transaction that must upgrade
+                // to a writer fails with "database is locked" if another write committed meanwhile).
+                await app.auditLog.flush()
+            }
+        }
     }
 
     @Test("a signed request passes once; refusals get their own 401 and store nothing", arguments: TestDatabase.all)
