@@ -97,7 +97,14 @@ struct SignedRequestTests {
             #expect(try await APIKey.query(on: app.db).filter(\.$lastUsedAt != nil).count() == 0)
 
             let signed = Self.headers(key: seeded.key)
-            #expect(try await Self.send(app, signed).status == .created)
+            var responseHeaders = HTTPHeaders()
+            try await app.testing().test(.POST, Self.path, headers: signed, body: ByteBuffer(bytes: Self.body)) { response async in
+                #expect(response.status == .created)
+                responseHeaders = response.headers
+            }
+            // The headers the SDK reads: the app as actor (it then signs with V2), a request id.
+            #expect(responseHeaders.first(name: "X-Alter-Actor-ID") == seeded.id.uuidString.lowercased())
+            #expect(responseHeaders.first(name: "X-Request-ID")?.isEmpty == false)
             let replay = try await Self.send(app, signed)
             #expect(replay.status == .unauthorized)
             #expect(replay.code == "nonce_reused")
