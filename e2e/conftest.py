@@ -63,6 +63,11 @@ def alter_env(data_dir: Path, public_url: str) -> dict[str, str]:
         env["DATABASE_URL"] = os.environ["ALTER_E2E_DATABASE_URL"]
     env["ALTER_DATA_DIR"] = str(data_dir)
     env["ALTER_PUBLIC_URL"] = public_url
+    # A request waits this long for another caller's refresh of the same grant before it
+    # answers token_refresh_in_progress (10 s by default): short, so a test can see it.
+    env.setdefault("ALTER_REFRESH_WAIT_SECONDS", "2")
+    # `alter demo` serves the sandbox providers; the CLI run beside it must know them too.
+    env["ALTER_SANDBOX"] = "1"
     return env
 
 
@@ -206,6 +211,14 @@ def vault() -> Iterator[Vault]:
         pytest.fail(f"{binary} not found: build it first (`swift build`), "
                     f"or set ALTER_BIN to the alter binary", pytrace=False)
     yield from Vault(binary).serve()
+
+
+@pytest.fixture
+def sandbox(vault: Vault) -> Iterator[Vault]:
+    """The sandbox provider with default switches, reset again afterwards."""
+    vault.reset_sandbox()
+    yield vault
+    vault.reset_sandbox()
 
 
 # -- browsers ---------------------------------------------------------------------------
@@ -381,7 +394,7 @@ class DotApp:
         created = alter_cli(vault, "apps", "create", "--name", "DOT conformance", "--website-url", vault.demo_url)
         self.app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
         keys = alter_cli(vault, "keys", "create", "--app", self.app_id)
-        self.key = next(line.strip() for line in keys.splitlines() if line.strip().startswith("ak_"))
+        self.key = next(line.strip() for line in keys.splitlines() if line.strip().startswith("alter_rk_"))
         self.added = alter_cli(
             vault, "providers", "add-custom", "--app", self.app_id, "--id", self.provider,
             "--name", "Django OAuth Toolkit", "--discovery-url", dot.config["discovery_url"],

@@ -73,14 +73,6 @@ def connect(page: Page, button: str) -> None:
     popup.click("#allow")
 
 
-@pytest.fixture
-def sandbox(vault: Vault) -> Iterator[Vault]:
-    """The sandbox provider with default switches, reset again afterwards."""
-    vault.reset_sandbox()
-    yield vault
-    vault.reset_sandbox()
-
-
 def test_a_person_connects_an_account_and_calls_the_api(sandbox: Vault, quickstart: str,
                                                         blocking_page: Page):
     # The popup blocker is on, as in a person's browser: the page's .then() chain keeps

@@ -6,7 +6,7 @@ import Vapor
 ///
 /// ```sh
 /// swift run alter demo                                   # terminal 1: prints an app key
-/// ALTER_URL=http://localhost:4000 ALTER_API_KEY=ak_… swift run Quickstart   # terminal 2
+/// ALTER_URL=http://localhost:4000 ALTER_API_KEY=alter_rk_… swift run Quickstart   # terminal 2
 /// ```
 /// Then open http://localhost:3000.
 @main

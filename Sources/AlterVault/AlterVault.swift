@@ -45,7 +45,7 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
     /// ```
     ///
     /// - Parameters:
-    ///   - apiKey: The app key (`ak_…`). It is sent only in the `Authorization` header and is
+    ///   - apiKey: The app key (`alter_rk_…`, or `ak_…` from before that format). It is sent only in the `Authorization` header and is
     ///     never logged or printed.
     ///   - caller: A free-text name for this part of your app (at most 100 characters; control
     ///     characters are removed), recorded in the vault's audit log.
@@ -72,7 +72,7 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
         self.logger = logger
     }
 
-    /// A summary for logs, with the key redacted to its `ak_` prefix.
+    /// A summary for logs, with the key redacted to its prefix (`alter_rk_` or `ak_`).
     public var description: String {
         "AlterVault(baseURL: \(baseURL), caller: \(caller ?? "nil"), apiKey: \(Self.redacted(apiKey)))"
     }
@@ -85,9 +85,10 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
         Mirror(self, children: ["baseURL": baseURL, "caller": caller as Any, "timeout": timeout], displayStyle: .struct)
     }
 
-    /// `ak_…` for a well-formed key, `…` otherwise: enough to tell which kind of secret it is.
+    /// `alter_rk_…` or `ak_…` for a key of either format, `…` otherwise: enough to tell which
+    /// kind of secret it is.
     static func redacted(_ key: String) -> String {
-        key.hasPrefix("ak_") ? "ak_…" : "…"
+        key.hasPrefix("alter_rk_") ? "alter_rk_…" : key.hasPrefix("ak_") ? "ak_…" : "…"
     }
 
     /// `Alter-Caller` is free text of at most 100 characters (docs/api.md); a CR or LF would

@@ -75,6 +75,10 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
 
         /// No such grant for this app (404).
         public static let grantNotFound = Code(rawValue: "grant_not_found")
+        /// The grant was revoked; connect the account again (410).
+        public static let grantRevoked = Code(rawValue: "grant_revoked")
+        /// Another request is refreshing this grant's token; retry shortly (409).
+        public static let tokenRefreshInProgress = Code(rawValue: "token_refresh_in_progress")
         /// `user_token` + `provider` match several accounts; `details["accounts"]` lists them (409).
         public static let ambiguousGrant = Code(rawValue: "ambiguous_grant")
         /// The grant is not delegated to the `agent` given (403).

@@ -23,7 +23,7 @@ struct GrantTests {
         }
     }
 
-    @Test("revoke deletes the grant; reading it afterwards throws grant_not_found")
+    @Test("revoke deletes the grant; reading it afterwards throws grant_revoked")
     func revoke() async throws {
         try await withConnectedGrant { vault, grantID in
             let sdk = vault.sdk()
@@ -31,7 +31,7 @@ struct GrantTests {
             #expect(revoked.grantID == grantID)
 
             let error = try await #require(throws: AlterVaultError.self) { try await sdk.grant(id: grantID) }
-            #expect(error.code == .grantNotFound)
+            #expect(error.code == .grantRevoked)
             #expect(try await sdk.grants().isEmpty)
         }
     }

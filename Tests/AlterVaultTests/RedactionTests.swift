@@ -20,6 +20,14 @@ struct RedactionTests {
         #expect(vault.baseURL == "http://localhost:4000")
     }
 
+    @Test("an alter_rk_ key shows its prefix only")
+    func scopedKey() {
+        let key = "alter_rk_abcdefghijklmnopqrstuv_iwpykn"
+        let vault = AlterVault(apiKey: key, baseURL: "http://localhost:4000")
+        #expect(!vault.description.contains("abcdefghij"))
+        #expect(vault.description.contains("alter_rk_…"))
+    }
+
     @Test("a key without the ak_ prefix is not shown at all")
     func foreignKey() {
         let vault = AlterVault(apiKey: "sk_live_abcdef", baseURL: "http://localhost:4000")

@@ -23,5 +23,8 @@ enum AlterMigrations {
         ProviderConfig.AddLegacyCallback(),
         SandboxAuthorizationCode.AddNonce(),
         OAuthAttempt.AddRedirectURIAndNonce(),
+        RevokedGrant.Migration(),
+        AuditEvent.AddSDKFields(),
+        PostgresNonceStore.Migration(),
     ]
 }

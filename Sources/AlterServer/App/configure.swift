@@ -41,6 +41,8 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.useProviderHTTPClient()
     app.refreshGate = RefreshGate()
     app.appKeyCache = AppKeyCache()
+    // SQLite is one instance; instances sharing PostgreSQL must see each other's nonces.
+    if case .postgres = configuration.database { app.nonceStore = PostgresNonceStore() } else { app.nonceStore = MemoryNonceStore() }
     app.useAuditLog()
     app.jwksCache = JWKSCache(client: app.providerHTTP)
 

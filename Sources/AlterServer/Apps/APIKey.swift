@@ -1,12 +1,14 @@
 import FluentKit
 import Foundation
 
-/// An app's secret key for the server API. Only `SHA-256(key)` is stored; the key itself is
-/// shown once, when it is created.
+/// An app's secret key for the server API (`/v1`, Bearer) and the official SDK's protocol
+/// (`/sdk`, `x-api-key` + signature). Only `SHA-256(key)` is stored; the key itself is shown
+/// once, when it is created. New keys are `alter_rk_…` (`ScopedKey`); keys minted before
+/// that format (`ak_…`) keep working on `/v1`.
 final class APIKey: Model, @unchecked Sendable {
     static let schema = "api_keys"
-    /// Every app key starts with this, so leaked keys are easy to recognise in scanners.
-    static let prefix = "ak_"
+    /// The first app key format (`ak_` + 43 base64url); still accepted on `/v1`.
+    static let legacyPrefix = "ak_"
 
     @ID(key: .id) var id: UUID?
     @Parent(key: "app_id") var app: ClientApp
@@ -19,13 +21,18 @@ final class APIKey: Model, @unchecked Sendable {
 
     init() {}
 
+    /// True for either key format; anything else is refused before a database read.
+    static func isWellFormed(_ secret: String) -> Bool {
+        ScopedKey.isWellFormed(secret) || SecretToken.isWellFormed(secret, prefix: legacyPrefix)
+    }
+
     /// Creates a key for `appID`, returning the model and the secret to show once.
     static func make(for appID: UUID) -> (APIKey, secret: String) {
-        let secret = SecretToken.generate(prefix: prefix)
+        let secret = ScopedKey.generate()
         let key = APIKey()
         key.id = UUID()
         key.$app.id = appID
-        key.displayPrefix = String(secret.prefix(prefix.count + 6))
+        key.displayPrefix = String(secret.prefix(ScopedKey.prefix.count + 6))
         key.keyHash = SecretToken.hash(secret)
         return (key, secret)
     }

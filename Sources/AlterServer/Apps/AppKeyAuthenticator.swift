@@ -19,11 +19,11 @@ extension Request {
     }
 }
 
-private enum AuthenticatedAppKey: StorageKey {
+enum AuthenticatedAppKey: StorageKey {
     typealias Value = AuthenticatedApp
 }
 
-/// Requires `Authorization: Bearer ak_…` with a live key. Keys are looked up by their hash;
+/// Requires `Authorization: Bearer <app key>` with a live key (`AppKeys`);
 /// a key in the query string is refused, because URLs end up in logs and browser history.
 struct AppKeyAuthenticator: AsyncMiddleware {
     static let queryNames: Set<String> = ["api_key", "apikey", "key", "access_token", "app_key"]
@@ -35,28 +35,15 @@ struct AppKeyAuthenticator: AsyncMiddleware {
             throw APIError.unauthorized("App keys are accepted only in the Authorization header, never in the URL.")
         }
         guard let bearer = request.headers.bearerAuthorization?.token else { throw APIError.unauthorized() }
-        guard SecretToken.isWellFormed(bearer, prefix: APIKey.prefix) else {
-            throw APIError.unauthorized("The app key is malformed.")
+        do {
+            request.setAuthenticatedApp(try await AppKeys.authenticate(bearer, on: request))
+        } catch let rejection as AppKeys.Rejection {
+            switch rejection {
+            case .malformed: throw APIError.unauthorized("The app key is malformed.")
+            case .unknown: throw APIError.unauthorized("The app key is not recognised.")
+            case .revoked: throw APIError.unauthorized("The app key has been revoked.")
+            }
         }
-        let keyHash = SecretToken.hash(bearer)
-        let now = request.application.clock.now()
-        if let cached = request.application.appKeyCache.lookup(keyHash, now: now) {
-            request.storage[AuthenticatedAppKey.self] = cached
-            return try await next.respond(to: request)
-        }
-        guard let key = try await APIKey.query(on: request.db).filter(\.$keyHash == keyHash).with(\.$app).first()
-        else {
-            throw APIError.unauthorized("The app key is not recognised.")
-        }
-        guard key.revokedAt == nil else { throw APIError.unauthorized("The app key has been revoked.") }
-        // Record use at most once a minute: a write per request would serialise SQLite.
-        if key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
-            key.lastUsedAt = now
-            try await key.update(on: request.db)
-        }
-        let authenticated = AuthenticatedApp(app: key.app, keyID: try key.requireID())
-        request.application.appKeyCache.store(authenticated, for: keyHash, now: now)
-        request.storage[AuthenticatedAppKey.self] = authenticated
         return try await next.respond(to: request)
     }
 }

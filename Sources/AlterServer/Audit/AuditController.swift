@@ -15,10 +15,14 @@ struct AuditController: RouteCollection {
         var method: String?
         var host: String?
         var status: Int?
+        var latencyMS: Int?
+        var reason: String?
+        var context: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case id, at, action, caller, agent, method, host, status
+            case id, at, action, caller, agent, method, host, status, reason, context
             case grantID = "grant_id"
+            case latencyMS = "latency_ms"
         }
     }
 
@@ -42,15 +46,17 @@ struct AuditController: RouteCollection {
         let events = try await query.sort(\.$at, .descending).limit(limit).all()
         return Page(events: try events.map {
             Entry(id: try $0.requireID(), at: $0.at, action: $0.action, grantID: $0.grantID?.uuidString.lowercased(), caller: $0.caller,
-                agent: $0.agent, method: $0.method, host: $0.host, status: $0.status)
+                agent: $0.agent, method: $0.method, host: $0.host, status: $0.status, latencyMS: $0.latencyMS, reason: $0.reason,
+                context: $0.context)
         })
     }
 }
 
 extension Request {
-    /// The SDK's `Alter-Caller` header: which part of the app made the call (≤ 100 printable characters).
+    /// Which part of the app made the call (≤ 100 printable characters): our SDK's
+    /// `Alter-Caller`, or the official SDK's (signed) `X-Alter-Caller`.
     var alterCaller: String? {
-        guard let value = headers.first(name: "Alter-Caller"), !value.isEmpty else { return nil }
+        guard let value = headers.first(name: "Alter-Caller") ?? headers.first(name: "X-Alter-Caller"), !value.isEmpty else { return nil }
         return String(value.prefix(100).filter { $0.isASCII && !$0.isNewline && $0 != "\t" })
     }
 }

@@ -2,13 +2,21 @@ import FluentKit
 import Foundation
 
 /// One thing done with a grant: who (app, caller, agent), what (action, method, host), the
-/// outcome (status), when. Never tokens, bodies, paths or query strings.
+/// outcome (status), when, and for calls the SDK reports (`api_call`) how long it took and
+/// the app's own `reason` and `context`. Never tokens, bodies, paths or query strings.
 final class AuditEvent: Model, @unchecked Sendable {
     static let schema = "audit_events"
 
     enum Action: String, Codable, Sendable {
         case proxy, token, refresh, revoke
+        /// A provider call the official SDK made itself and reported (`/sdk/oauth/audit/api-call`).
+        case apiCall = "api_call"
+        /// The SDK saw a provider refuse a call for missing scopes.
+        case scopeMismatch = "scope_mismatch"
     }
+
+    /// Longer reasons are cut: the audit log is not a document store.
+    static let maxReasonLength = 500
 
     @ID(key: .id) var id: UUID?
     @Parent(key: "app_id") var app: ClientApp
@@ -20,6 +28,11 @@ final class AuditEvent: Model, @unchecked Sendable {
     @OptionalField(key: "host") var host: String?
     @OptionalField(key: "status") var status: Int?
     @Field(key: "at") var at: Date
+    @OptionalField(key: "latency_ms") var latencyMS: Int?
+    /// The app's stated reason (`reason` of the SDK's calls, of a revocation).
+    @OptionalField(key: "reason") var reason: String?
+    /// The app's own labels for the call (the SDK's `context`, string to string).
+    @OptionalField(key: "context") var context: [String: String]?
 
     init() {}
 
@@ -54,6 +67,21 @@ final class AuditEvent: Model, @unchecked Sendable {
 
         func revert(on database: any Database) async throws {
             try await database.schema(AuditEvent.schema).delete()
+        }
+    }
+
+    /// The fields of SDK-reported calls.
+    struct AddSDKFields: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(AuditEvent.schema).field("latency_ms", .int).update()
+            try await database.schema(AuditEvent.schema).field("reason", .string).update()
+            try await database.schema(AuditEvent.schema).field("context", .dictionary(of: .string)).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            for field in ["context", "reason", "latency_ms"] {
+                try await database.schema(AuditEvent.schema).deleteField(.string(field)).update()
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ struct KeysCommands: AsyncCommandGroup {
         struct Signature: CommandSignature {
             @Option(name: "app", help: "App id or name") var app: String?
         }
-        var help: String { "Creates an app key and prints it once; only its SHA-256 is stored." }
+        var help: String { "Creates an app key (alter_rk_…, the format the official Alter SDK accepts; it works on /v1 and /sdk) and prints it once; only its SHA-256 is stored." }
 
         func run(using context: CommandContext, signature: Signature) async throws {
             let app = try await AppLookup.find(signature.app, on: context.application.db)

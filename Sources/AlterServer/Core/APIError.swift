@@ -26,6 +26,8 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case agentNotDelegated = "agent_not_delegated"
         case hostNotAllowed = "host_not_allowed"
         case credentialRevoked = "credential_revoked"
+        case grantRevoked = "grant_revoked"
+        case tokenRefreshInProgress = "token_refresh_in_progress"
         case refreshFailed = "refresh_failed"
         case upstreamUnreachable = "upstream_unreachable"
         case upstreamTimeout = "upstream_timeout"
@@ -41,7 +43,8 @@ struct APIError: Error, Sendable, CustomStringConvertible {
             case .unauthorized, .invalidToken, .invalidUserToken: .unauthorized
             case .agentNotDelegated: .forbidden
             case .notFound, .grantNotFound: .notFound
-            case .ambiguousGrant, .credentialRevoked: .conflict
+            case .ambiguousGrant, .credentialRevoked, .tokenRefreshInProgress: .conflict
+            case .grantRevoked: .gone
             case .bodyTooLarge: .payloadTooLarge
             case .upstreamUnreachable: .badGateway
             case .refreshFailed: .serviceUnavailable

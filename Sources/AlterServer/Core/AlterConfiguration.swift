@@ -34,6 +34,9 @@ public struct AlterConfiguration: Sendable {
     public var sandboxExtraAPIHosts: [String] = []
     /// Deliver queued webhooks from a background task (tests turn it off and deliver by hand).
     public var deliversWebhooks = true
+    /// How long a request waits for another caller's refresh of the same grant before it
+    /// answers `token_refresh_in_progress` (`ALTER_REFRESH_WAIT_SECONDS`, 0.1–120).
+    public var refreshWaitLimit: TimeInterval = 10
     /// False when `publicURL` was derived from the port (then `demo --port` may change it).
     public var publicURLIsExplicit: Bool
 
@@ -91,6 +94,12 @@ public struct AlterConfiguration: Sendable {
             sqliteRelaxedDurability: environment["ALTER_SQLITE_SYNCHRONOUS"]?.uppercased() == "NORMAL",
             publicURLIsExplicit: environment["ALTER_PUBLIC_URL"] != nil
         )
+        if let raw = environment["ALTER_REFRESH_WAIT_SECONDS"] {
+            guard let seconds = TimeInterval(raw), seconds >= 0.1, seconds <= 120 else {
+                throw ConfigurationError("ALTER_REFRESH_WAIT_SECONDS must be a number of seconds between 0.1 and 120")
+            }
+            refreshWaitLimit = seconds
+        }
         if let hosts = environment["ALTER_SANDBOX_API_HOSTS"] {
             sandboxExtraAPIHosts = try hosts.split(separator: ",").map { raw in
                 guard let origin = try? AllowedOrigin(parsing: String(raw)), AllowedOrigin.isLoopback(origin.host) else {

@@ -43,6 +43,9 @@ struct DemoCommand: AsyncCommand {
             context.console.print("Alter Vault: \(configuration.publicURL)")
             context.console.print("Demo app: \(demoOrigin)")
             context.console.print("App key: \(appKey)")
+            // The official SDK takes plain http only on literal loopback (127.0.0.1, ::1, localhost).
+            let sdkBaseURL = configuration.publicURL.replacingOccurrences(of: "://localhost:", with: "://127.0.0.1:")
+            context.console.print("Official Alter SDK: ALTER_BASE_URL=\(sdkBaseURL) ALTER_API_KEY=\(appKey)")
             context.console.print("Open \(demoOrigin) and click Connect. Press Ctrl-C to stop.")
 
             await waitForTerminationSignal()

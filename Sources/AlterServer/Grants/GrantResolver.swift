@@ -3,8 +3,10 @@ import FluentKit
 import Foundation
 import Vapor
 
-/// Finds the grant a call is about — by id, or by the end user's JWT + provider — among the
-/// calling app's grants only. Another app's grant answers exactly like an unknown one.
+/// Finds the grant a call is about — by id, or by provider (+ account) among the end user's
+/// grants (with a `user_token`) or the app's own (without) — among the calling app's grants
+/// only. Another app's grant, or another user's, answers exactly like an unknown one; a
+/// grant revoked earlier answers `grant_revoked`.
 struct GrantResolver {
     let request: Request
     let app: ClientApp
@@ -20,26 +22,46 @@ struct GrantResolver {
     static let notFound = APIError(.grantNotFound, "No such grant for this app.")
 
     func resolve(_ reference: Reference) async throws -> Grant {
+        let appID = try app.requireID()
+        // The end user a user_token names; grants of anyone else are not theirs to use.
+        var subject: String?
+        if let userToken = reference.userToken {
+            subject = try await request.application.userTokenVerifier.verify(userToken, for: app)
+        }
         let grant: Grant
         if let raw = reference.grantID {
-            guard let id = UUID(uuidString: raw),
-                let found = try await Grant.query(on: request.db).filter(\.$id == id).filter(\.$app.$id == (try app.requireID())).first()
-            else { throw Self.notFound }
+            guard let id = UUID(uuidString: raw) else { throw Self.notFound }
+            guard let found = try await Grant.query(on: request.db).filter(\.$id == id).filter(\.$app.$id == appID).first() else {
+                if let revoked = try await RevokedGrant.query(on: request.db).filter(\.$id == id).filter(\.$appID == appID).first(),
+                    subject == nil || revoked.userSubject == subject
+                {
+                    throw APIError(
+                        .grantRevoked, "This grant was revoked; connect the account again.",
+                        details: ["grant_id": id.uuidString.lowercased()])
+                }
+                throw Self.notFound
+            }
+            if let subject, found.userSubject != subject { throw Self.notFound }
             grant = found
-        } else if let userToken = reference.userToken, let provider = reference.provider {
-            let subject = try await request.application.userTokenVerifier.verify(userToken, for: app)
-            var query = Grant.query(on: request.db).filter(\.$app.$id == (try app.requireID())).filter(\.$provider == provider)
-                .filter(\.$userSubject == subject)
+        } else if let provider = reference.provider {
+            // Without a user_token: the app's own grants (connected in sessions without a user,
+            // each with an anonymous subject of its own since F4).
+            var query = Grant.query(on: request.db).filter(\.$app.$id == appID).filter(\.$provider == provider)
+            if let subject { query = query.filter(\.$userSubject == subject) }
             if let account = reference.accountIdentifier { query = query.filter(\.$accountIdentifier == account) }
-            let matches = try await query.sort(\.$accountIdentifier).all()
+            let matches = try await query.sort(\.$accountIdentifier).all().filter { subject != nil || $0.user == nil }
             guard let first = matches.first else { throw Self.notFound }
             guard matches.count == 1 else {
                 throw APIError(
-                    .ambiguousGrant, "This user connected several \(provider) accounts; send account_identifier to pick one.", details: ["accounts": matches.map(\.accountIdentifier).joined(separator: ",")])
+                    .ambiguousGrant, "Several \(provider) accounts are connected; send account_identifier to pick one.",
+                    details: [
+                        "accounts": matches.map(\.accountIdentifier).joined(separator: ","),
+                        "grant_ids": try matches.map { try $0.publicID() }.joined(separator: ","),
+                    ])
             }
             grant = first
         } else {
-            throw APIError.invalidRequest("Send grant_id, or user_token and provider.")
+            throw APIError.invalidRequest("Send grant_id, or provider (with user_token for a user's grant).")
         }
         if let agent = reference.agent {
             let delegated = try await Delegation.query(on: request.db).filter(\.$grant.$id == (try grant.requireID())).filter(\.$agent == agent).first()

@@ -30,14 +30,10 @@ struct GrantsController: RouteCollection {
 
     func list(request: Request) async throws -> List {
         let app = try request.authenticatedApp.app
-        var query = Grant.query(on: request.db).filter(\.$app.$id == (try app.requireID()))
-        if let provider = request.query[String.self, at: "provider"] { query = query.filter(\.$provider == provider) }
-        if let user = request.query[String.self, at: "user"] { query = query.filter(\.$userSubject == user) }
-        if let agent = request.query[String.self, at: "agent"] {
-            let delegated = try await Delegation.query(on: request.db).filter(\.$agent == agent).all(\.$grant.$id)
-            query = query.filter(\.$id ~~ delegated)
-        }
-        let grants = try await query.sort(\.$createdAt).all()
+        let listing = GrantListing(
+            provider: request.query[String.self, at: "provider"], userSubject: request.query[String.self, at: "user"],
+            agent: request.query[String.self, at: "agent"])
+        let grants = try await listing.page(appID: app.requireID(), on: request.db).grants
         let catalog = try await request.application.providerCatalog.forApp(app.requireID(), on: request.db)
         var infos: [GrantInfo] = []
         for grant in grants {
@@ -54,39 +50,12 @@ struct GrantsController: RouteCollection {
 
     /// Revokes at the provider (RFC 7009) where it can, then forgets the tokens and the grant.
     func revoke(request: Request) async throws -> Revoked {
-        let grant = try await find(request)
-        let grantID = try grant.requireID()
-        let now = request.application.clock.now()
-        let revokedAtProvider = await Self.revokeAtProvider(grant, request: request)
-        let catalog = try await request.application.providerCatalog.forApp(grant.$app.id, on: request.db)
-        let caller = request.alterCaller
-        try await request.db.transaction { db in
-            grant.status = .revoked
-            try await GrantEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
-            try await AuditEvent(appID: grant.$app.id, grantID: grantID, action: .revoke, caller: caller, agent: nil, status: revokedAtProvider ? 200 : nil, at: now)
-                .create(on: db)
-            try await grant.delete(on: db)
-        }
-        return Revoked(grantID: grantID.uuidString.lowercased(), revokedAtProvider: revokedAtProvider)
+        let revoked = try await GrantRevocation.revoke(try await find(request), reason: nil, request: request)
+        return Revoked(grantID: revoked.grantID.uuidString.lowercased(), revokedAtProvider: revoked.revokedAtProvider)
     }
 
     private func find(_ request: Request) async throws -> Grant {
         let app = try request.authenticatedApp.app
         return try await GrantResolver(request: request, app: app).resolve(.init(grantID: request.parameters.get("grant")))
-    }
-
-    /// RFC 7009: revoke the refresh token (which ends the access tokens with it at most
-    /// providers), else the access token. False when the provider has no endpoint or failed.
-    static func revokeAtProvider(_ grant: Grant, request: Request) async -> Bool {
-        let sealer = request.application.sealer
-        guard let provider = try? await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db),
-            let revocationURL = provider.revocationURL,
-            let config = try? await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first(),
-            let secret = try? config.clientSecret(using: sealer),
-            let token = (try? grant.refreshToken(using: sealer)) ?? (try? grant.accessToken(using: sealer)),
-            let url = try? ProviderURLTemplate.resolve(revocationURL, provider: provider, values: (config.variables ?? [:]).merging(grant.variables ?? [:]) { $1 })
-        else { return false }
-        let hint = (try? grant.refreshToken(using: sealer)) != nil ? "refresh_token" : "access_token"
-        return await request.application.oauthClient.revoke(token, hint: hint, url: url, provider: provider, config: config, clientSecret: secret)
     }
 }

@@ -27,10 +27,7 @@ struct GrantTokenController: RouteCollection {
     func token(request: Request) async throws -> AccessToken {
         let app = try request.authenticatedApp.app
         let grant = try await GrantResolver(request: request, app: app).resolve(.init(grantID: request.parameters.get("grant")))
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: nil)
-        let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
-        try await AuditEvent(appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: nil, status: 200, at: request.application.clock.now())
-            .create(on: request.db)
-        return AccessToken(accessToken: token, expiresAt: current.expiresAt, scopes: current.scopes)
+        let issued = try await GrantTokens.issue(grant, request: request)
+        return AccessToken(accessToken: issued.accessToken, expiresAt: issued.grant.expiresAt, scopes: issued.grant.scopes)
     }
 }

@@ -1,5 +1,6 @@
 import Fluent
 import FluentKit
+import FluentPostgresDriver
 import Foundation
 import SQLKit
 import Vapor
@@ -50,8 +51,15 @@ struct RefreshCoordinator {
         }
         let grantID = try grant.requireID()
         let outcome = OutcomeBox()
-        try await application.refreshGate.run(grantID) {
-            outcome.value = try await self.refreshUnderLock(grantID, rejected: rejected)
+        do {
+            try await application.refreshGate.run(grantID, waitLimit: application.alterConfiguration.refreshWaitLimit) {
+                outcome.value = try await self.refreshUnderLock(grantID, rejected: rejected)
+            }
+        } catch is RefreshGate.StillRefreshing {
+            throw Self.inProgress(grantID)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+            // lock_timeout: another instance holds this grant's refresh lock.
+            throw Self.inProgress(grantID)
         }
         guard let current = try await Grant.find(grantID, on: db) else { throw Self.revoked(grant) }
         switch outcome.value {
@@ -127,10 +135,20 @@ struct RefreshCoordinator {
         guard isPostgres else { return try await body(db) }
         return try await db.transaction { tx in
             if let sql = tx as? any SQLDatabase {
+                // Wait for another instance's refresh at most as long as for one in this process.
+                let milliseconds = Int(application.alterConfiguration.refreshWaitLimit * 1000)
+                try await sql.raw("SET LOCAL lock_timeout = \(unsafeRaw: String(milliseconds))").run()
                 try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.lockKey(grantID)))").run()
+                try await sql.raw("SET LOCAL lock_timeout = 0").run()
             }
             return try await body(tx)
         }
+    }
+
+    static func inProgress(_ grantID: UUID) -> APIError {
+        APIError(
+            .tokenRefreshInProgress, "Another request is refreshing this grant's token; try again in a moment.",
+            details: ["grant_id": grantID.uuidString.lowercased()])
     }
 
     static func revoked(_ grant: Grant) -> APIError {

@@ -1,3 +1,4 @@
+@testable import AlterServer
 import Foundation
 import Testing
 
@@ -55,8 +56,9 @@ struct CLITests {
 
         let key = try alter.run("keys", "create", "--app", String(appID))
         #expect(key.status == 0)
-        let secret = try #require(key.output.split(separator: "\n").first { $0.hasPrefix("ak_") })
-        #expect(secret.count == 46)
+        // The official SDK's format, which it checks before sending anything (CRC-32 checksum).
+        let secret = try #require(key.output.split(separator: "\n").first { $0.hasPrefix("alter_rk_") })
+        #expect(ScopedKey.isWellFormed(String(secret)))
 
         let configured = try alter.run(
             "providers", "configure", "--app", "Acme", "--provider", "github", "--client-id", "cid", "--client-secret", "very-secret-value")

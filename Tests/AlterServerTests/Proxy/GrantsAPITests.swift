@@ -68,7 +68,9 @@ struct GrantsAPITests {
             #expect(deleted.json["revoked_at_provider"] as? Bool == true)
             let me = try await browser.get("/sandbox/api/me", headers: [("Authorization", "Bearer \(accessToken)")])
             #expect(me.status == 401)
-            #expect(try await vault.get("/v1/grants/\(grantID)").status == 404)
+            let after = try await vault.get("/v1/grants/\(grantID)")
+            #expect(after.status == 410)
+            #expect((after.json["error"] as? [String: Any])?["code"] as? String == "grant_revoked")
             #expect(try await Grant.query(on: app.db).count() == 0)
             #expect(try await WebhookOutbox.query(on: app.db).sort(\.$createdAt).all().map(\.type) == [.grantCreated, .grantRevoked])
             let actions = (try await vault.get("/v1/audit").json["events"] as? [[String: Any]])?.map { $0["action"] as? String }

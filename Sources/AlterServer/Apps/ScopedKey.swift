@@ -1,0 +1,54 @@
+import Foundation
+
+/// The official Alter SDK's key format, `alter_<type>_<22 base32>_<6 checksum>`, which the
+/// SDK checks on the client before it sends anything (reference §2). App keys are minted
+/// as `alter_rk_…`; only their SHA-256 is stored, as for every secret.
+///
+/// The checksum catches typos and truncation before a database read; it is not a secret.
+enum ScopedKey {
+    /// The runtime (app) key type: the only one this server mints today.
+    static let appType = "rk"
+    static let prefix = "alter_rk_"
+    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+    static let randomLength = 22
+    static let checksumLength = 6
+
+    /// A fresh app key: 22 random base32 characters (110 bits) and their checksum.
+    static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = String((0..<randomLength).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+        return "alter_\(appType)_\(random)_\(checksum(type: appType, random: random))"
+    }
+
+    /// `crc = CRC-32("<type>:<random>")`; character `i` is `alphabet[(crc >> 5i) & 31]`, least
+    /// significant bits first (the SDK's `_key_format.py`).
+    static func checksum(type: String, random: String) -> String {
+        let crc = CRC32.checksum(Array("\(type):\(random)".utf8))
+        return String((0..<checksumLength).map { alphabet[Int((crc >> (5 * UInt32($0))) & 31)] })
+    }
+
+    /// True for `alter_rk_<22>_<6>` with a matching checksum.
+    static func isWellFormed(_ key: String) -> Bool {
+        let parts = key.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "alter", parts[1] == Substring(appType),
+            parts[2].count == randomLength, parts[3].count == checksumLength,
+            (parts[2] + parts[3]).allSatisfy({ alphabet.contains($0) })
+        else { return false }
+        return checksum(type: String(parts[1]), random: String(parts[2])) == parts[3]
+    }
+}
+
+/// CRC-32 (IEEE 802.3, the polynomial zlib uses), table-driven.
+enum CRC32 {
+    private static let table: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+
+    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+}

@@ -1,0 +1,50 @@
+import Fluent
+import FluentKit
+import Foundation
+import Vapor
+
+/// Revoking a grant, for every surface (`DELETE /v1/grants/{id}`, the SDK's revoke): at the
+/// provider where it can (RFC 7009), then the tokens and the grant are deleted, a tombstone
+/// (`RevokedGrant`) is kept, and the revocation is audited (with the app's `reason`) and
+/// announced (`grant.revoked`), all in one transaction.
+enum GrantRevocation {
+    struct Revoked {
+        let grantID: UUID
+        let revokedAtProvider: Bool
+        let at: Date
+    }
+
+    static func revoke(_ grant: Grant, reason: String?, request: Request) async throws -> Revoked {
+        let grantID = try grant.requireID()
+        let now = request.application.clock.now()
+        let revokedAtProvider = await revokeAtProvider(grant, request: request)
+        let catalog = try await request.application.providerCatalog.forApp(grant.$app.id, on: request.db)
+        let caller = request.alterCaller
+        try await request.db.transaction { db in
+            grant.status = .revoked
+            try await GrantEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
+            let event = AuditEvent(
+                appID: grant.$app.id, grantID: grantID, action: .revoke, caller: caller, agent: nil, status: revokedAtProvider ? 200 : nil, at: now)
+            event.reason = reason
+            try await event.create(on: db)
+            try await RevokedGrant(grant: grant, at: now).create(on: db)
+            try await grant.delete(on: db)
+        }
+        return Revoked(grantID: grantID, revokedAtProvider: revokedAtProvider, at: now)
+    }
+
+    /// RFC 7009: revoke the refresh token (which ends the access tokens with it at most
+    /// providers), else the access token. False when the provider has no endpoint or failed.
+    static func revokeAtProvider(_ grant: Grant, request: Request) async -> Bool {
+        let sealer = request.application.sealer
+        guard let provider = try? await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db),
+            let revocationURL = provider.revocationURL,
+            let config = try? await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first(),
+            let secret = try? config.clientSecret(using: sealer),
+            let token = (try? grant.refreshToken(using: sealer)) ?? (try? grant.accessToken(using: sealer)),
+            let url = try? ProviderURLTemplate.resolve(revocationURL, provider: provider, values: (config.variables ?? [:]).merging(grant.variables ?? [:]) { $1 })
+        else { return false }
+        let hint = (try? grant.refreshToken(using: sealer)) != nil ? "refresh_token" : "access_token"
+        return await request.application.oauthClient.revoke(token, hint: hint, url: url, provider: provider, config: config, clientSecret: secret)
+    }
+}

@@ -1,0 +1,127 @@
+import AsyncHTTPClient
+import Fluent
+import FluentKit
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Vapor
+
+/// One call to a provider API made by the vault with a grant's token, for every surface
+/// that proxies (`POST /v1/request`, the SDK's `/sdk/proxy`): the method and headers are
+/// checked, the grant resolved, the URL proven to be on the provider's API hosts, the token
+/// injected (refreshed first when near expiry, and once more if the provider answers 401),
+/// and the call audited. The token never leaves the vault.
+struct ProviderCall {
+    var method: String
+    var url: String
+    var headers: [String: String]
+    var body: ByteBuffer?
+    var reference: GrantResolver.Reference
+    /// The app's stated reason, kept in the audit entry.
+    var reason: String? = nil
+
+    struct Sent {
+        let upstream: HTTPClientResponse
+        let grantID: UUID
+        let duration: Duration
+    }
+
+    static let upstreamTimeout: TimeAmount = .seconds(30)
+
+    /// Resolves `reference` among `app`'s grants, then sends.
+    func send(as app: ClientApp, request: Request) async throws -> Sent {
+        try validate()
+        return try await send(with: try await GrantResolver(request: request, app: app).resolve(reference), request: request)
+    }
+
+    private func validate() throws {
+        guard ProxyRequest.methods.contains(method.uppercased()) else {
+            throw APIError.invalidRequest("method must be one of \(ProxyRequest.methods.sorted().joined(separator: ", ")).")
+        }
+    }
+
+    /// Sends with a grant the caller already resolved (with `GrantResolver`).
+    func send(with grant: Grant, request: Request) async throws -> Sent {
+        try validate()
+        let method = self.method.uppercased()
+        let headers: [(String, String)]
+        do {
+            headers = try HeaderRules.forwardable(self.headers)
+        } catch {
+            throw APIError.invalidRequest("\(error.description.prefix(1).uppercased())\(error.description.dropFirst()): names must be tokens and values may not contain CR, LF or NUL.")
+        }
+        let grantID = try grant.requireID()
+        guard let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
+        else { throw GrantResolver.notFound }
+        let target = try await Self.target(url, for: grant, provider: provider, request: request)
+        // The provider's token header is the vault's to set, whatever its name.
+        let auth = provider.apiAuthorization("")
+        let forwarded = headers.filter { $0.0.lowercased() != auth.name.lowercased() }
+
+        let started = ContinuousClock.now
+        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: reference.agent)
+        let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
+        var (token, current) = try await coordinator.accessToken(for: grant)
+        var upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), request: request)
+        if upstream.status == .unauthorized, current.sealedRefreshToken != nil {
+            // The provider refused the token early (revoked, clock skew): refresh once and retry.
+            _ = try? await upstream.body.collect(upTo: 64 * 1024)
+            let refreshed = try await coordinator.accessToken(for: current, rejected: token)
+            if refreshed.token != token {
+                (token, current) = refreshed
+                upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), request: request)
+            }
+        }
+        let event = AuditEvent(
+            appID: who.appID, grantID: grantID, action: .proxy, caller: who.caller, agent: who.agent, method: method, host: target.host,
+            status: Int(upstream.status.code), at: request.application.clock.now())
+        event.reason = reason
+        await request.application.auditLog.record(event)
+        return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started)
+    }
+
+    /// The checked upstream URL: on the provider's API hosts, and on a public address unless
+    /// the provider is configured for private networks.
+    static func target(_ url: String, for grant: Grant, provider: CatalogProvider, request: Request) async throws -> ProxyTarget {
+        // Only templated hosts ({subdomain}) need the app's provider settings.
+        var values = grant.variables ?? [:]
+        if provider.apiHosts.contains(where: { $0.contains("{") }) {
+            let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first()
+            values = (config?.variables ?? [:]).merging(values) { $1 }
+        }
+        let hosts = provider.apiHosts.compactMap { try? ProviderURLTemplate.resolve($0, provider: provider, values: values) }
+        let target: ProxyTarget
+        do {
+            target = try ProxyTarget(url: url, allowedHosts: hosts)
+        } catch {
+            throw APIError(.hostNotAllowed, "The URL is refused: \(error.reason).", details: ["allowed_hosts": hosts.joined(separator: " ")])
+        }
+        if !provider.allowsPrivateNetwork {
+            let port = target.port ?? ProxyTarget.defaultPort(target.scheme)
+            let isPublic = try await request.application.threadPool.runIfActive { NetworkPolicy.isPublic(host: target.host, port: port) }
+            guard isPublic else {
+                throw APIError(.hostNotAllowed, "The URL is refused: \(target.host) resolves to a private or reserved address.")
+            }
+        }
+        return target
+    }
+
+    static func send(
+        _ method: String, _ target: ProxyTarget, headers: [(String, String)], body: ByteBuffer?,
+        authorization: (name: String, value: String), request: Request
+    ) async throws -> HTTPClientResponse {
+        var upstream = HTTPClientRequest(url: target.url)
+        upstream.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { upstream.headers.add(name: name, value: value) }
+        upstream.headers.replaceOrAdd(name: authorization.name, value: authorization.value)
+        if let body { upstream.body = .bytes(body) }
+        do {
+            return try await request.application.providerHTTP.execute(upstream, timeout: upstreamTimeout)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
+        } catch {
+            throw APIError(.upstreamUnreachable, "The provider API could not be reached.")
+        }
+    }
+
+}

@@ -1,0 +1,47 @@
+import Fluent
+import FluentKit
+import Foundation
+import Vapor
+
+/// How the SDK names a grant (`grant_id`, or `provider_id` + `account` with the end user's
+/// `user_token`), resolved by the one `GrantResolver`. Its `ambiguous_grant` is re-worded in
+/// the SDK's shape: `account_identifiers`, `grant_ids` and `candidates`.
+struct SDKGrantReference: Decodable {
+    var grantID: String?
+    var providerID: String?
+    var account: String?
+    var userToken: String?
+
+    enum CodingKeys: String, CodingKey {
+        case account
+        case grantID = "grant_id"
+        case providerID = "provider_id"
+        case userToken = "user_token"
+    }
+
+    func resolve(_ request: Request) async throws -> Grant {
+        let app = try request.authenticatedApp.app
+        let reference = GrantResolver.Reference(grantID: grantID, userToken: userToken, provider: providerID, accountIdentifier: account)
+        do {
+            return try await GrantResolver(request: request, app: app).resolve(reference)
+        } catch let error as APIError where error.code == .ambiguousGrant {
+            let ids = (error.details?["grant_ids"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+            let grants = try await Grant.query(on: request.db).filter(\.$id ~~ ids).sort(\.$accountIdentifier).all()
+            let candidates: [WireValue] = try grants.map { grant in
+                .object([
+                    "grant_id": .string(try grant.requireID().uuidString.lowercased()), "label": .null,
+                    "account_identifier": .string(grant.accountIdentifier), "account_display_name": .optional(grant.accountDisplayName),
+                ])
+            }
+            throw SDKError(
+                status: .conflict, code: "ambiguous_grant",
+                message: "Several \(providerID ?? "") accounts are connected for this user; pass account= to choose one.",
+                fields: [
+                    "provider_id": .optional(providerID), "account_was_provided": .bool(account != nil),
+                    "account_identifiers": .array(grants.map { .string($0.accountIdentifier) }),
+                    "grant_ids": .array(try grants.map { .string(try $0.requireID().uuidString.lowercased()) }),
+                    "candidates": .array(candidates),
+                ])
+        }
+    }
+}

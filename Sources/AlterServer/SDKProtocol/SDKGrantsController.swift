@@ -1,0 +1,162 @@
+import Fluent
+import FluentKit
+import Foundation
+import Vapor
+
+/// The SDK's grant calls: `list_grants` (`GrantListing`), `revoke_grant` (`GrantRevocation`)
+/// and the background scope-mismatch report (an audit entry).
+struct SDKGrantsController: RouteCollection {
+    struct ListRequest: Decodable {
+        var limit: Int?
+        var offset: Int?
+        var providerID: String?
+        var status: String?
+        var account: String?
+        var label: String?
+        var userToken: String?
+
+        enum CodingKeys: String, CodingKey {
+            case limit, offset, status, account, label
+            case providerID = "provider_id"
+            case userToken = "user_token"
+        }
+    }
+
+    struct Item: Encodable {
+        var grantKind = "oauth"
+        var grantID: String
+        var providerID: String
+        var scopes: [String]
+        var accountIdentifier: String
+        var accountDisplayName: String?
+        var status: String
+        var expiresAt: Date?
+        var createdAt: Date
+        var lastUsedAt: Date? = nil
+        var principalType: String
+        var delegatedAgentIDs: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case scopes, status
+            case grantKind = "grant_kind"
+            case grantID = "grant_id"
+            case providerID = "provider_id"
+            case accountIdentifier = "account_identifier"
+            case accountDisplayName = "account_display_name"
+            case expiresAt = "expires_at"
+            case createdAt = "created_at"
+            case lastUsedAt = "last_used_at"
+            case principalType = "principal_type"
+            case delegatedAgentIDs = "delegated_agent_ids"
+        }
+    }
+
+    struct ListResponse: Encodable {
+        var grants: [Item]
+        var total: Int
+        var limit: Int
+        var offset: Int
+        var hasMore: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case grants, total, limit, offset
+            case hasMore = "has_more"
+        }
+    }
+
+    struct RevokeRequest: Decodable {
+        var reason: String?
+        var userToken: String?
+
+        enum CodingKeys: String, CodingKey {
+            case reason
+            case userToken = "user_token"
+        }
+    }
+
+    struct RevokeResponse: Encodable {
+        var success: Bool
+        var message: String
+        var grantID: String
+        var revokedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case success, message
+            case grantID = "grant_id"
+            case revokedAt = "revoked_at"
+        }
+    }
+
+    struct ScopeMismatchReport: Decodable {
+        var providerStatusCode: Int?
+        var missingScopes: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case providerStatusCode = "provider_status_code"
+            case missingScopes = "missing_scopes"
+        }
+    }
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.sdkPost("grants", "list", use: list)
+        routes.sdkPost("oauth", "grants", ":grant", "revoke", use: revoke)
+        routes.sdkPost("grants", ":grant", "report-scope-mismatch", use: reportScopeMismatch)
+    }
+
+    func list(request: Request) async throws -> Response {
+        let app = try request.authenticatedApp.app
+        let body = try request.content.decode(ListRequest.self)
+        let limit = body.limit ?? 100
+        let offset = body.offset ?? 0
+        guard (1...1000).contains(limit), offset >= 0 else { throw APIError.invalidRequest("limit must be 1–1000 and offset at least 0.") }
+        // With a user_token: that user's grants only. Without: every grant of the app.
+        var subject: String?
+        if let userToken = body.userToken { subject = try await request.application.userTokenVerifier.verify(userToken, for: app) }
+        var status: Grant.Status?
+        if let raw = body.status {
+            guard let parsed = Grant.Status(rawValue: raw) else { throw APIError.invalidRequest("status must be active, pending or error.") }
+            status = parsed
+        }
+        guard body.label == nil else {
+            // Labels (sibling grants) are not implemented yet: no grant has one.
+            return try .sdkJSON(ListResponse(grants: [], total: 0, limit: limit, offset: offset, hasMore: false))
+        }
+        let listing = GrantListing(provider: body.providerID, userSubject: subject, status: status, accountIdentifier: body.account)
+        let page = try await listing.page(appID: app.requireID(), limit: limit, offset: offset, on: request.db)
+        let ids = try page.grants.map { try $0.requireID() }
+        let delegations = try await Delegation.query(on: request.db).filter(\.$grant.$id ~~ ids).all()
+        let items = try page.grants.map { grant in
+            let id = try grant.requireID()
+            return Item(
+                grantID: id.uuidString.lowercased(), providerID: grant.provider, scopes: grant.scopes.filter { !$0.isEmpty },
+                accountIdentifier: grant.accountIdentifier, accountDisplayName: grant.accountDisplayName, status: grant.status.rawValue,
+                expiresAt: grant.expiresAt, createdAt: grant.createdAt ?? Date(timeIntervalSince1970: 0),
+                principalType: grant.userSubject.isEmpty ? "system" : "user",
+                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.map(\.agent).sorted())
+        }
+        return try .sdkJSON(ListResponse(grants: items, total: page.total, limit: limit, offset: offset, hasMore: offset + items.count < page.total))
+    }
+
+    func revoke(request: Request) async throws -> Response {
+        let body = try request.content.decode(RevokeRequest.self)
+        let reference = SDKGrantReference(grantID: request.parameters.get("grant"), userToken: body.userToken)
+        let grant = try await reference.resolve(request)
+        let revoked = try await GrantRevocation.revoke(grant, reason: body.reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }, request: request)
+        return try .sdkJSON(RevokeResponse(
+            success: true, message: revoked.revokedAtProvider ? "Grant revoked, at the provider too." : "Grant revoked.",
+            grantID: revoked.grantID.uuidString.lowercased(), revokedAt: revoked.at))
+    }
+
+    /// The SDK saw the provider refuse a call for missing scopes: kept as an audit entry
+    /// (status and the missing scopes as context), 204.
+    func reportScopeMismatch(request: Request) async throws -> Response {
+        let body = try request.content.decode(ScopeMismatchReport.self)
+        let grant = try await SDKGrantReference(grantID: request.parameters.get("grant")).resolve(request)
+        let event = AuditEvent(
+            appID: grant.$app.id, grantID: try grant.requireID(), action: .scopeMismatch, caller: request.alterCaller, agent: nil,
+            status: body.providerStatusCode, at: request.application.clock.now())
+        if let missing = body.missingScopes?.prefix(50) { event.context = ["missing_scopes": missing.joined(separator: " ")] }
+        await request.application.auditLog.record(event)
+        return Response(status: .noContent)
+    }
+}
