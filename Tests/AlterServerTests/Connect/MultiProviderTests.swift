@@ -119,15 +119,15 @@ struct MultiProviderTests {
             _ = try await browser.postJSON("/sandbox/control", ["slow_ms": 1500])
             let finishing = Task { try await browser.get(callback) }
             try await Task.sleep(for: .milliseconds(500))
-            let poller = TestBrowser(baseURL: browser.baseURL)
-            let whileExchanging = try await ConnectFlow(app: app, browser: poller, key: seeded.key).result(token)
-            #expect(whileExchanging.json["status"] as? String == "pending")
-            #expect(whileExchanging.json["oauth_in_progress"] as? Bool == true)
-            _ = try await finishing.value
-            let after = try await ConnectFlow(app: app, browser: poller, key: seeded.key).result(token)
-            #expect(after.json["status"] as? String == "completed")
-            #expect(after.json["oauth_in_progress"] as? Bool == false)
-            try await poller.close()
+            try await withTestBrowser(baseURL: browser.baseURL) { poller in
+                let whileExchanging = try await ConnectFlow(app: app, browser: poller, key: seeded.key).result(token)
+                #expect(whileExchanging.json["status"] as? String == "pending")
+                #expect(whileExchanging.json["oauth_in_progress"] as? Bool == true)
+                _ = try await finishing.value
+                let after = try await ConnectFlow(app: app, browser: poller, key: seeded.key).result(token)
+                #expect(after.json["status"] as? String == "completed")
+                #expect(after.json["oauth_in_progress"] as? Bool == false)
+            }
         }
     }
 

@@ -61,18 +61,18 @@ struct MultiInstanceRefreshTests {
             try await vault.control(["access_token_ttl": 3600])
             let second = try await SecondInstance.start(sharing: app)
             defer { second.stop() }
-            let other = TestBrowser(baseURL: second.baseURL)
-            let otherVault = VaultCalls(browser: other, key: seeded.key)
-            let before = try #require(try await vault.sandbox()["refresh_count"] as? Int)
-
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                for index in 0..<200 {
-                    let client = index.isMultiple(of: 2) ? vault : otherVault
-                    group.addTask { try await client.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID]).status }
+            let (before, statuses) = try await withTestBrowser(baseURL: second.baseURL) { other in
+                let otherVault = VaultCalls(browser: other, key: seeded.key)
+                let before = try #require(try await vault.sandbox()["refresh_count"] as? Int)
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<200 {
+                        let client = index.isMultiple(of: 2) ? vault : otherVault
+                        group.addTask { try await client.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID]).status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
                 }
-                return try await group.reduce(into: [Int]()) { $0.append($1) }
+                return (before, statuses)
             }
-            try await other.close()
 
             #expect(statuses.count == 200)
             #expect(statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")

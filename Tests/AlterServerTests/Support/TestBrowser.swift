@@ -61,6 +61,20 @@ func withRunningApp(
     }
 }
 
+/// A second browser for `body`, closed on every path: an HTTPClient dropped without
+/// `shutdown()` traps in AsyncHTTPClient's deinit and takes the whole test run down with it.
+func withTestBrowser<T>(baseURL: String, _ body: (TestBrowser) async throws -> T) async throws -> T {
+    let browser = TestBrowser(baseURL: baseURL)
+    do {
+        let value = try await body(browser)
+        try await browser.close()
+        return value
+    } catch {
+        try? await browser.close()
+        throw error
+    }
+}
+
 /// Plays the part of a browser: keeps cookies per host, never follows redirects by itself,
 /// and sends an `Origin` when asked to.
 final class TestBrowser: @unchecked Sendable {
