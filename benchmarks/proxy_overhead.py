@@ -81,6 +81,22 @@ def connect_grant(vault, key, demo):
     return data["result"]["grants"][0]["grant_id"]
 
 
+def start_demo(binary, port, demo_port, env):
+    """Starts `alter demo` and returns (process, app key) once it printed its key and answers."""
+    process = subprocess.Popen([binary, "demo", "--port", str(port), "--demo-port", str(demo_port)], env=env,
+                               stdout=subprocess.PIPE, text=True)
+    key = None
+    while key is None:
+        line = process.stdout.readline()
+        if not line:
+            process.kill()
+            raise SystemExit("alter demo exited")
+        if line.startswith("App key: "):
+            key = line.split()[-1]
+    wait_http(f"http://localhost:{port}/healthz")
+    return process, key
+
+
 def wrk(url, connections, duration, script=None):
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"] + (["-s", script] if script else []) + [url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -125,19 +141,10 @@ http {{ access_log off;
     env = dict(os.environ, ALTER_DATA_DIR=f"{work}/data", ALTER_SANDBOX_API_HOSTS=f"http://127.0.0.1:{upstream}",
                ALTER_SQLITE_SYNCHRONOUS=args.synchronous, LOG_LEVEL="error")
     env.pop("DATABASE_URL", None)
-    vault_process = subprocess.Popen([binary, "demo", "--port", str(vault_port), "--demo-port", str(demo_port)], env=env,
-                                     stdout=subprocess.PIPE, text=True)
-    processes.append(vault_process)
     try:
-        key = None
-        while key is None:
-            line = vault_process.stdout.readline()
-            if not line:
-                raise SystemExit("alter demo exited")
-            if line.startswith("App key: "):
-                key = line.split()[-1]
+        vault_process, key = start_demo(binary, vault_port, demo_port, env)
+        processes.append(vault_process)
         vault = f"http://localhost:{vault_port}"
-        wait_http(vault + "/healthz")
         wait_http(f"http://127.0.0.1:{proxy}/")
         grant = connect_grant(vault, key, f"http://localhost:{demo_port}")
         target = f"http://127.0.0.1:{upstream}/api/events"

@@ -16,7 +16,7 @@ the nonce claim and the SDK's envelope cost together. Not part of the test comma
 import argparse, hashlib, hmac, json, multiprocessing, os, re, secrets, signal, socket, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxy_overhead import ROOT, connect_grant, free_port, wait_http  # noqa: E402
+from proxy_overhead import ROOT, connect_grant, free_port, start_demo  # noqa: E402
 
 
 def signed_request(host, key, grant_id):
@@ -103,18 +103,10 @@ def main():
         out = subprocess.run([f"{ROOT}/scripts/postgres-start"], capture_output=True, text=True, check=True).stdout
         exports = dict(re.findall(r"export (\w+)=(\S+)", out))
         cluster, env["DATABASE_URL"] = exports["ALTER_TEST_POSTGRES_DIR"], exports["ALTER_TEST_POSTGRES_URL"]
-    vault_process = subprocess.Popen([binary, "demo", "--port", str(port), "--demo-port", str(demo_port)], env=env,
-                                     stdout=subprocess.PIPE, text=True)
+    vault_process = None
     try:
-        key = None
-        while key is None:
-            line = vault_process.stdout.readline()
-            if not line:
-                raise SystemExit("alter demo exited")
-            if line.startswith("App key: "):
-                key = line.split()[-1]
+        vault_process, key = start_demo(binary, port, demo_port, env)
         vault = f"http://localhost:{port}"
-        wait_http(vault + "/healthz")
         grant = connect_grant(vault, key, f"http://localhost:{demo_port}")
         print(f"binary {binary}, {args.database}, {args.duration}s per run, one keep-alive connection per client process")
         for connections in [int(c) for c in args.connections.split(",")]:
@@ -129,11 +121,12 @@ def main():
             v1, sdk = results["/v1/grants/{id}/token"], results["/sdk/token (signed)"]
             print(f"  /sdk − /v1               {sdk['p50'] - v1['p50']:8.3f} ms p50, req/s ratio {sdk['rps'] / v1['rps']:.2f}")
     finally:
-        vault_process.send_signal(signal.SIGTERM)
-        try:
-            vault_process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            vault_process.kill()
+        if vault_process:
+            vault_process.send_signal(signal.SIGTERM)
+            try:
+                vault_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                vault_process.kill()
         if cluster:
             subprocess.run([f"{ROOT}/scripts/postgres-stop", cluster], capture_output=True)
         subprocess.run(["rm", "-rf", work])
