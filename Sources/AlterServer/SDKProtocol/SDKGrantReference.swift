@@ -29,7 +29,7 @@ struct SDKGrantReference: Decodable {
             let grants = try await Grant.query(on: request.db).filter(\.$id ~~ ids).sort(\.$accountIdentifier).all()
             let candidates: [WireValue] = try grants.map { grant in
                 .object([
-                    "grant_id": .string(try grant.requireID().uuidString.lowercased()), "label": .null,
+                    "grant_id": .string(try grant.publicID()), "label": .null,
                     "account_identifier": .string(grant.accountIdentifier), "account_display_name": .optional(grant.accountDisplayName),
                 ])
             }
@@ -39,7 +39,7 @@ struct SDKGrantReference: Decodable {
                 fields: [
                     "provider_id": .optional(providerID), "account_was_provided": .bool(account != nil),
                     "account_identifiers": .array(grants.map { .string($0.accountIdentifier) }),
-                    "grant_ids": .array(try grants.map { .string(try $0.requireID().uuidString.lowercased()) }),
+                    "grant_ids": .array(try grants.map { .string(try $0.publicID()) }),
                     "candidates": .array(candidates),
                 ])
         }

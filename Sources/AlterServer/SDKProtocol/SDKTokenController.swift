@@ -53,7 +53,7 @@ struct SDKTokenController: RouteCollection {
         let injection = provider?.apiAuthorization("{token}") ?? (name: "Authorization", value: "Bearer {token}")
         let now = request.application.clock.now()
         return try .sdkJSON(TokenResponse(
-            accessToken: issued.accessToken, grantID: try grant.requireID().uuidString.lowercased(), providerID: grant.provider,
+            accessToken: issued.accessToken, grantID: try grant.publicID(), providerID: grant.provider,
             expiresIn: issued.grant.expiresAt.map { max(0, Int($0.timeIntervalSince(now))) }, expiresAt: issued.grant.expiresAt,
             scopes: issued.grant.scopes.filter { !$0.isEmpty }, injectionHeader: injection.name, injectionFormat: injection.value))
     }
