@@ -30,6 +30,7 @@ struct GrantsController: RouteCollection {
 
     func list(request: Request) async throws -> List {
         let app = try request.authenticatedApp.app
+        try request.refuseUnknownQueryParameters(["provider", "user", "agent"])
         let listing = GrantListing(
             provider: request.query[String.self, at: "provider"], userSubject: request.query[String.self, at: "user"],
             agent: request.query[String.self, at: "agent"])
