@@ -124,6 +124,10 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let keyAlreadyRevoked = Code(rawValue: "key_already_revoked")
         /// The agent already holds the most unrevoked keys allowed (409).
         public static let agentKeyLimitReached = Code(rawValue: "agent_key_limit_reached")
+        /// The agent's per-provider allow-list does not name the grant's provider (403).
+        public static let agentScopeDenied = Code(rawValue: "agent_scope_denied")
+        /// `expected_version` is stale: the agent changed since it was read (409).
+        public static let agentConcurrentUpdate = Code(rawValue: "agent_concurrent_update")
 
         // This SDK
 

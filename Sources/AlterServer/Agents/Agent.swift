@@ -26,8 +26,9 @@ final class Agent: Model, @unchecked Sendable {
     @Field(key: "status") var status: Status
     /// Compact JSON object, at most `AgentRules.maxMetadataBytes`.
     @Field(key: "metadata_json") var metadataJSON: String
-    /// Compact JSON `{provider: [scope]}`: the per-provider allow-list; `{}` allows none.
-    @Field(key: "scopes_json") var scopesJSON: String
+    /// Compact JSON `{provider: [scope]}`: the per-provider allow-list (`{}` allows no
+    /// provider); nil when the agent has none and may use any grant delegated to it.
+    @OptionalField(key: "scopes_json") var scopesJSON: String?
     /// Bumped on every change, as the SDK's `AgentInfo.version`.
     @Field(key: "version") var version: Int
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
@@ -36,7 +37,7 @@ final class Agent: Model, @unchecked Sendable {
 
     init() {}
 
-    init(appID: UUID, name: String, displayName: String?, kind: Kind, metadataJSON: String = "{}", scopesJSON: String = "{}") {
+    init(appID: UUID, name: String, displayName: String?, kind: Kind, metadataJSON: String = "{}", scopesJSON: String? = nil) {
         self.id = UUID()
         self.$app.id = appID
         self.name = name
@@ -54,6 +55,12 @@ final class Agent: Model, @unchecked Sendable {
     /// The name shown to people (the consent screen, listings).
     var shownName: String { displayName ?? name }
 
+    /// The providers the allow-list names; nil when the agent has no allow-list.
+    var allowedProviders: Set<String>? {
+        guard let scopesJSON, case .object(let scopes) = WireValue(jsonText: scopesJSON) else { return nil }
+        return Set(scopes.keys)
+    }
+
     struct Migration: AsyncMigration {
         func prepare(on database: any Database) async throws {
             try await database.schema(Agent.schema)
@@ -64,7 +71,7 @@ final class Agent: Model, @unchecked Sendable {
                 .field("kind", .string, .required)
                 .field("status", .string, .required)
                 .field("metadata_json", .string, .required)
-                .field("scopes_json", .string, .required)
+                .field("scopes_json", .string)
                 .field("version", .int, .required)
                 .field("created_at", .datetime)
                 .field("updated_at", .datetime)

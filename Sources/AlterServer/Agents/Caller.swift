@@ -21,8 +21,8 @@ struct Caller: Sendable {
     let app: ClientApp
     let keyID: UUID
     let kind: Kind
-    /// The agent for `.agentKey` and `.appActingAsAgent` (always active: an inactive or
-    /// revoked agent never becomes a caller).
+    /// The agent for `.agentKey` and `.appActingAsAgent` (never revoked; paused only for an
+    /// agent key, see `Request.caller`).
     let agent: Agent?
 
     /// The agent's id, when the caller is an agent.
@@ -33,8 +33,20 @@ struct Caller: Sendable {
 
 extension Request {
     /// The caller of this request. Only routes behind `AppKeyAuthenticator` or
-    /// `SignedRequestMiddleware` use it.
+    /// `SignedRequestMiddleware` use it. A paused agent's key is refused (`agent_inactive`).
     var caller: Caller {
+        get throws {
+            let caller = try callerEvenIfPaused
+            if caller.kind == .agentKey, let agent = caller.agent, agent.status == .inactive {
+                throw APIError(.agentInactive, "Agent \(agent.name) is paused; resume it before it calls again.")
+            }
+            return caller
+        }
+    }
+
+    /// The caller, a paused agent included: only `agents/me` reads it, so a paused agent can
+    /// still see that it is paused.
+    var callerEvenIfPaused: Caller {
         get throws {
             guard let value = storage[CallerKey.self] else { throw APIError.unauthorized() }
             return value

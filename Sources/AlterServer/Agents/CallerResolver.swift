@@ -7,8 +7,9 @@ import Vapor
 /// for both surfaces. An agent key acts as its agent; an app key whose `X-Alter-Caller` is
 /// a UUID acts as that agent of the app (the official SDK's `app.get_agent(id)`, reference
 /// §5); any other caller value is only a label for the audit log (`Request.alterCaller`).
-/// Only an active agent becomes a caller: the agent's status is read on every request, so
-/// pausing or revoking one applies at once.
+/// The agent's status is read on every request, so pausing or revoking one applies at once:
+/// a revoked agent's key is refused here, a paused agent's key only reaches `agents/me`
+/// (`Request.caller` refuses it everywhere else, as the SDK documents for `suspend`).
 enum CallerResolver {
     static func resolve(_ authenticated: AuthenticatedApp, callerHeader: String?, on request: Request) async throws -> Caller {
         let named = callerHeader.flatMap { UUID(uuidString: $0) }
@@ -46,14 +47,13 @@ enum CallerResolver {
         return Caller(app: caller.app, keyID: caller.keyID, kind: .appActingAsAgent, agent: agent)
     }
 
-    /// The key's agent; an inactive or revoked one is refused with its own code.
+    /// The key's agent; a revoked one is refused with its own code.
     private static func activeAgent(_ id: UUID, appID: UUID, on request: Request) async throws -> Agent {
         guard let agent = try await Agent.query(on: request.db).filter(\.$id == id).filter(\.$app.$id == appID).first() else {
             throw APIError.unauthorized("The agent key is not recognised.")
         }
         switch agent.status {
-        case .active: break
-        case .inactive: throw APIError(.agentInactive, "Agent \(agent.name) is paused; resume it before it calls again.")
+        case .active, .inactive: break
         case .revoked: throw APIError(.agentRevoked, "Agent \(agent.name) was revoked; its keys no longer work.")
         }
         try await noteUse(agent, on: request)

@@ -7,7 +7,8 @@ import Foundation
 /// kind without a case here cannot be used).
 ///
 /// - An OAuth grant: the app may use any of its grants (the resolvers only ever find the
-///   app's own); an agent, by its key or through the app, only the grants delegated to it.
+///   app's own); an agent, by its key or through the app, only the grants delegated to it,
+///   and of those only providers its allow-list names (when it has one).
 enum CredentialAccess {
     enum Credential {
         case oauthGrant(Grant)
@@ -23,6 +24,11 @@ enum CredentialAccess {
                 throw APIError(
                     .agentNotDelegated, "This grant is not delegated to agent \(agent.name).",
                     details: ["grant_id": grantID.uuidString.lowercased(), "provider_id": grant.provider, "agent_id": try agent.publicID()])
+            }
+            if let allowed = agent.allowedProviders, !allowed.contains(grant.provider) {
+                throw APIError(
+                    .agentScopeDenied, "Agent \(agent.name)'s scopes do not include \(grant.provider).",
+                    details: ["provider_id": grant.provider, "agent_id": try agent.publicID()])
             }
         }
     }

@@ -22,6 +22,7 @@ extension Request {
         get throws {
             guard let value = storage[AuthenticatedAppKey.self] else {
                 if storage[CallerKey.self]?.kind == .agentKey {
+                    _ = try caller  // a paused agent hears that first
                     throw APIError(.agentKeyNotAllowed, "Agent keys cannot call this endpoint; use the app's key.")
                 }
                 throw APIError.unauthorized()

@@ -37,6 +37,8 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case lastActiveKey = "last_active_key"
         case keyAlreadyRevoked = "key_already_revoked"
         case agentKeyLimitReached = "agent_key_limit_reached"
+        case agentScopeDenied = "agent_scope_denied"
+        case agentConcurrentUpdate = "agent_concurrent_update"
         case hostNotAllowed = "host_not_allowed"
         case credentialRevoked = "credential_revoked"
         case grantRevoked = "grant_revoked"
@@ -55,10 +57,10 @@ struct APIError: Error, Sendable, CustomStringConvertible {
                 .badRequest
             case .callerAgentMismatch, .agentUserTokenRefused: .badRequest
             case .unauthorized, .invalidToken, .invalidUserToken, .agentInactive, .agentRevoked: .unauthorized
-            case .agentNotDelegated, .agentKeyNotAllowed, .meRequiresAgentKey: .forbidden
+            case .agentNotDelegated, .agentKeyNotAllowed, .meRequiresAgentKey, .agentScopeDenied: .forbidden
             case .notFound, .grantNotFound, .agentNotFound, .callerAgentUnresolved, .keyNotFound: .notFound
             case .ambiguousGrant, .credentialRevoked, .tokenRefreshInProgress, .agentNameExists, .lastActiveKey, .keyAlreadyRevoked,
-                .agentKeyLimitReached:
+                .agentKeyLimitReached, .agentConcurrentUpdate:
                 .conflict
             case .grantRevoked: .gone
             case .bodyTooLarge: .payloadTooLarge

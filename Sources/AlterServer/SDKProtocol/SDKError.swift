@@ -63,6 +63,7 @@ enum WireValue: Encodable, Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int)
+    case double(Double)
     case string(String)
     case array([WireValue])
     case object([String: WireValue])
@@ -73,6 +74,7 @@ enum WireValue: Encodable, Sendable, Equatable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
