@@ -56,15 +56,20 @@ final class Delegation: Model, @unchecked Sendable {
                 .field("agent_id", .uuid, .references(Agent.schema, .id, onDelete: .cascade)).update()
             try await database.schema(ConnectSession.schema)
                 .field("agent_id", .uuid, .references(Agent.schema, .id, onDelete: .setNull)).update()
+            try await Self.backfill(on: database)
+        }
+
+        /// Gives every row and pending session that has only a name its agent.
+        static func backfill(on database: any Database) async throws {
             // Only the columns read here are selected: later migrations may add others.
-            let rows = try await Delegation.query(on: database).field(\.$id).field(\.$grant.$id).field(\.$agentName).all()
+            let rows = try await Delegation.query(on: database).filter(\.$agent.$id == nil).field(\.$id).field(\.$grant.$id).field(\.$agentName).all()
             for row in rows {
                 guard let appID = try await Grant.query(on: database).filter(\.$id == row.$grant.id).field(\.$id).field(\.$app.$id).first()?.$app.id
                 else { continue }
                 let agentID = try await Self.agent(named: row.agentName, appID: appID, on: database).requireID()
                 try await Delegation.query(on: database).filter(\.$id == row.requireID()).set(\.$agent.$id, to: agentID).update()
             }
-            let sessions = try await ConnectSession.query(on: database).filter(\.$legacyAgentName != nil)
+            let sessions = try await ConnectSession.query(on: database).filter(\.$legacyAgentName != nil).filter(\.$agent.$id == nil)
                 .field(\.$id).field(\.$app.$id).field(\.$legacyAgentName).all()
             for session in sessions {
                 guard let name = session.legacyAgentName else { continue }
