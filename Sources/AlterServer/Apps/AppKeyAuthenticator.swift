@@ -56,6 +56,7 @@ struct AppKeyAuthenticator: AsyncMiddleware {
             case .malformed: throw APIError.unauthorized("The app key is malformed.")
             case .unknown: throw APIError.unauthorized("The app key is not recognised.")
             case .revoked: throw APIError.unauthorized("The app key has been revoked.")
+            case .agentRevoked: throw APIError(.agentRevoked, "This key's agent was revoked; its keys no longer work.")
             }
         }
         let response = try await next.respond(to: request)

@@ -10,6 +10,8 @@ enum AppKeys {
     /// Why a presented key is not accepted; each surface words it in its own envelope.
     enum Rejection: Error, Equatable {
         case malformed, unknown, revoked
+        /// The key was revoked with its agent (`AgentRegistry.revoke`): the SDK's AgentRevokedError.
+        case agentRevoked
     }
 
     static func authenticate(_ secret: String, on request: Request) async throws -> AuthenticatedApp {
@@ -20,7 +22,10 @@ enum AppKeys {
         guard let key = try await APIKey.query(on: request.db).filter(\.$keyHash == keyHash).with(\.$app).first() else {
             throw Rejection.unknown
         }
-        guard key.revokedAt == nil else { throw Rejection.revoked }
+        guard key.revokedAt == nil else {
+            if let agentID = key.$agent.id, try await Agent.find(agentID, on: request.db)?.status == .revoked { throw Rejection.agentRevoked }
+            throw Rejection.revoked
+        }
         // Record use at most once a minute: a write per request would serialise SQLite.
         if key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
             key.lastUsedAt = now

@@ -33,7 +33,11 @@ struct SignedRequestMiddleware: AsyncMiddleware {
         do {
             authenticated = try await AppKeys.authenticate(apiKey, on: request)
         } catch let rejection as AppKeys.Rejection {
-            throw rejection == .revoked ? SDKError.keyRevoked : SDKError.invalidKey
+            switch rejection {
+            case .revoked: throw SDKError.keyRevoked
+            case .agentRevoked: throw SDKError(APIError(.agentRevoked, "This key's agent was revoked; its keys no longer work."))
+            case .malformed, .unknown: throw SDKError.invalidKey
+            }
         }
         // A nonce must stay unique for as long as its timestamp is acceptable.
         let expiry = Date(timeIntervalSince1970: (Double(signature.timestamp) ?? 0) + RequestSignature.allowedSkew)

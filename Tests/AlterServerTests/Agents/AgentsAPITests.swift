@@ -169,7 +169,8 @@ struct AgentsAPITests {
 
             let deleted = try await Self.call(browser, .DELETE, "/v1/agents/mail-bot", key: seeded.key)
             #expect(deleted.json["status"] as? String == "revoked")
-            #expect(try await call(second).status == 401)
+            let afterDelete = try await call(second)
+            #expect(afterDelete.status == 401 && Self.code(afterDelete) == "agent_revoked")
             #expect(try await APIKey.query(on: app.db).filter(\.$agent.$id != nil).filter(\.$revokedAt == nil).count() == 0)
             // The app acting as a revoked agent is refused too.
             let acting = try await VaultCalls(browser: browser, key: seeded.key).proxy(["method": "GET", "url": VaultCalls(browser: browser, key: seeded.key).calendarURL, "grant_id": grantID, "agent": "mail-bot"])
