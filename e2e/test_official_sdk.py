@@ -104,6 +104,8 @@ def test_the_seed_backend_mints_the_widget_connects_and_the_sdk_calls_the_api(
         sandbox: Vault, identity: IdentityApp, page: Page) -> None:
     vault = sandbox
     jwt = identity.user_token("user-seed")
+    # The session's agent is an identity of the app: created first (by name, as the seeds write it).
+    bot = run_sdk(vault.url, identity.key, lambda app: app.agents.create(name="calendar-bot", scopes={"sandbox": ["calendar.read"]}))
 
     # The seeds' backend snippet, verbatim but for App (0.29.0 has no AlterVault).
     async def mint(app: App) -> Any:
@@ -137,7 +139,7 @@ def test_the_seed_backend_mints_the_widget_connects_and_the_sdk_calls_the_api(
         (grant_id, "sandbox", "alice@sandbox.test")]
     listed = {g.grant_id: g for g in seen["listed"].grants}
     assert listed[grant_id].principal_type == "user"
-    assert listed[grant_id].delegated_agent_ids == ["calendar-bot"]
+    assert listed[grant_id].delegated_agent_ids == [str(bot.id)]
 
     # app.request: the SDK called the sandbox API itself with the token the vault injected.
     response = seen["response"]

@@ -26,5 +26,8 @@ enum AlterMigrations {
         RevokedGrant.Migration(),
         AuditEvent.AddSDKFields(),
         PostgresNonceStore.Migration(),
+        Agent.Migration(),
+        APIKey.AddAgentKeys(),
+        Delegation.AddAgentReference(),
     ]
 }

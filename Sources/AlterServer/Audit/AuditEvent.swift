@@ -13,6 +13,8 @@ final class AuditEvent: Model, @unchecked Sendable {
         case apiCall = "api_call"
         /// The SDK saw a provider refuse a call for missing scopes.
         case scopeMismatch = "scope_mismatch"
+        /// A grant's delegation to an agent was removed (by the app or by the agent).
+        case delegationRevoked = "delegation_revoked"
     }
 
     /// Longer reasons are cut: the audit log is not a document store.

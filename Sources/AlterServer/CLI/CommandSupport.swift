@@ -28,6 +28,7 @@ enum AppLookup {
 func registerCommands(_ app: Application) {
     app.asyncCommands.use(AppsCommands(), as: "apps")
     app.asyncCommands.use(KeysCommands(), as: "keys")
+    app.asyncCommands.use(AgentsCommands(), as: "agents")
     app.asyncCommands.use(ProvidersCommands(), as: "providers")
     app.asyncCommands.use(MigrateStorageCommand(), as: "migrate")
     app.asyncCommands.use(DemoCommand(), as: "demo")

@@ -35,7 +35,9 @@ struct KeysCommands: AsyncCommandGroup {
 
         func run(using context: CommandContext, signature: Signature) async throws {
             let app = try await AppLookup.find(signature.app, on: context.application.db)
-            let keys = try await APIKey.query(on: context.application.db).filter(\.$app.$id == app.requireID()).sort(\.$createdAt).all()
+            // The app's own keys; an agent's are listed by `alter agents keys list`.
+            let keys = try await APIKey.query(on: context.application.db).filter(\.$app.$id == app.requireID()).filter(\.$agent.$id == nil)
+                .sort(\.$createdAt).all()
             for key in keys {
                 let state = key.revokedAt.map { "revoked \($0)" } ?? "active"
                 let used = key.lastUsedAt.map { "last used \($0)" } ?? "never used"
@@ -53,6 +55,8 @@ struct KeysCommands: AsyncCommandGroup {
         func run(using context: CommandContext, signature: Signature) async throws {
             guard let raw = signature.key, let id = UUID(uuidString: raw) else { throw CommandError("--key must be a key id from `alter keys list`") }
             guard let key = try await APIKey.find(id, on: context.application.db) else { throw CommandError("no key \(raw)") }
+            // An agent's key keeps its own rules (the last one needs --force).
+            guard key.$agent.id == nil else { throw CommandError("\(raw) is an agent key; use `alter agents keys revoke`") }
             if key.revokedAt == nil {
                 key.revokedAt = context.application.clock.now()
                 try await key.update(on: context.application.db)

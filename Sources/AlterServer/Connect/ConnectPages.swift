@@ -30,6 +30,13 @@ enum ConnectPages {
         return html
     }
 
+    /// Who will use what the person connects, when the session names an agent: shown on
+    /// every page of the flow before the provider's consent.
+    static func agentNotice(appName: String, agentName: String) -> String {
+        "<p id=\"agent\" role=\"note\">\(HTML.escape(appName))'s agent <strong>\(HTML.escape(agentName))</strong> is asking:"
+            + " it will be able to use the account you connect here.</p>"
+    }
+
     static func message(_ title: String, _ text: String, code: String? = nil) -> String {
         var html = "<h1>\(HTML.escape(title))</h1><p>\(HTML.escape(text))</p>"
         if let code { html += "<p><code>\(HTML.escape(code))</code></p>" }

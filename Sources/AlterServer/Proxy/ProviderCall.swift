@@ -28,10 +28,10 @@ struct ProviderCall {
 
     static let upstreamTimeout: TimeAmount = .seconds(30)
 
-    /// Resolves `reference` among `app`'s grants, then sends.
-    func send(as app: ClientApp, request: Request) async throws -> Sent {
+    /// Resolves `reference` among the grants `caller` may use, then sends.
+    func send(as caller: Caller, request: Request) async throws -> Sent {
         try validate()
-        return try await send(with: try await GrantResolver(request: request, app: app).resolve(reference), request: request)
+        return try await send(with: try await GrantResolver(request: request, caller: caller).resolve(reference), request: request)
     }
 
     private func validate() throws {
@@ -59,7 +59,7 @@ struct ProviderCall {
         let forwarded = headers.filter { $0.0.lowercased() != auth.name.lowercased() }
 
         let started = ContinuousClock.now
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: reference.agent)
+        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
         var upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), provider: provider, request: request)

@@ -20,10 +20,9 @@ struct SDKGrantReference: Decodable {
     }
 
     func resolve(_ request: Request) async throws -> Grant {
-        let app = try request.authenticatedApp.app
         let reference = GrantResolver.Reference(grantID: grantID, userToken: userToken, provider: providerID, accountIdentifier: account)
         do {
-            return try await GrantResolver(request: request, app: app).resolve(reference)
+            return try await GrantResolver(request: request, caller: request.caller).resolve(reference)
         } catch let error as APIError where error.code == .ambiguousGrant {
             let ids = (error.details?["grant_ids"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
             let grants = try await Grant.query(on: request.db).filter(\.$id ~~ ids).sort(\.$accountIdentifier).all()

@@ -103,8 +103,10 @@ struct SDKGrantsController: RouteCollection {
         routes.sdkPost("grants", ":grant", "report-scope-mismatch", use: reportScopeMismatch)
     }
 
+    /// An agent lists the grants delegated to it; the app, all of its grants.
     func list(request: Request) async throws -> Response {
-        let app = try request.authenticatedApp.app
+        let caller = try request.caller
+        let app = caller.app
         let body = try request.content.decode(ListRequest.self)
         let limit = body.limit ?? 100
         let offset = body.offset ?? 0
@@ -121,7 +123,8 @@ struct SDKGrantsController: RouteCollection {
             // Labels (sibling grants) are not implemented yet: no grant has one.
             return try .sdkJSON(ListResponse(grants: [], total: 0, limit: limit, offset: offset, hasMore: false))
         }
-        let listing = GrantListing(provider: body.providerID, userSubject: subject, status: status, accountIdentifier: body.account)
+        let listing = GrantListing(
+            provider: body.providerID, userSubject: subject, delegatedTo: caller.agent, status: status, accountIdentifier: body.account)
         let page = try await listing.page(appID: app.requireID(), limit: limit, offset: offset, on: request.db)
         let ids = try page.grants.map { try $0.requireID() }
         let delegations = try await Delegation.query(on: request.db).filter(\.$grant.$id ~~ ids).all()
@@ -131,13 +134,14 @@ struct SDKGrantsController: RouteCollection {
                 grantID: id.uuidString.lowercased(), providerID: grant.provider, scopes: grant.scopes.filter { !$0.isEmpty },
                 accountIdentifier: grant.accountIdentifier, accountDisplayName: grant.accountDisplayName, status: grant.status.rawValue,
                 expiresAt: grant.expiresAt, createdAt: grant.createdAt ?? Date(timeIntervalSince1970: 0),
-                principalType: grant.userSubject.isEmpty ? "system" : "user",
-                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.map(\.agent).sorted())
+                principalType: grant.user == nil ? "system" : "user",
+                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.compactMap { $0.$agent.id?.uuidString.lowercased() }.sorted())
         }
         return try .sdkJSON(ListResponse(grants: items, total: page.total, limit: limit, offset: offset, hasMore: offset + items.count < page.total))
     }
 
     func revoke(request: Request) async throws -> Response {
+        _ = try request.authenticatedApp  // the app's own key: an agent gives up a delegation instead (delegations/me)
         let body = try request.content.decode(RevokeRequest.self)
         let reference = SDKGrantReference(grantID: request.parameters.get("grant"), userToken: body.userToken)
         let grant = try await reference.resolve(request)

@@ -16,6 +16,7 @@ struct SDKRoutes: RouteCollection {
         try sdk.register(collection: SDKGrantsController())
         try sdk.register(collection: SDKAuditController())
         try sdk.register(collection: SDKProxyController())
+        try sdk.register(collection: SDKAgentsController())
     }
 }
 
@@ -24,6 +25,12 @@ extension RoutesBuilder {
     @discardableResult
     func sdkPost(_ path: PathComponent..., use closure: @escaping @Sendable (Request) async throws -> Response) -> Route {
         on(.POST, path, body: .collect(maxSize: SDKRoutes.maxBody), use: closure)
+    }
+
+    /// A signed route of any method, its body collected like `sdkPost`'s.
+    @discardableResult
+    func sdkRoute(_ method: HTTPMethod, _ path: PathComponent..., use closure: @escaping @Sendable (Request) async throws -> Response) -> Route {
+        on(method, path, body: .collect(maxSize: SDKRoutes.maxBody), use: closure)
     }
 }
 
