@@ -26,5 +26,7 @@ enum AlterMigrations {
         RevokedGrant.Migration(),
         AuditEvent.AddSDKFields(),
         PostgresNonceStore.Migration(),
+        ManagedSecret.Migration(),
+        SecretGrant.Migration(),
     ]
 }

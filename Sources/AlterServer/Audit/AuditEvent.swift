@@ -13,6 +13,13 @@ final class AuditEvent: Model, @unchecked Sendable {
         case apiCall = "api_call"
         /// The SDK saw a provider refuse a call for missing scopes.
         case scopeMismatch = "scope_mismatch"
+        /// A managed secret's life: created, value rotated, allowed hosts changed, deleted;
+        /// `grant` is a grant of it made to a principal.
+        case secretCreated = "secret_created"
+        case secretRotated = "secret_rotated"
+        case secretHostsChanged = "secret_hosts_changed"
+        case secretDeleted = "secret_deleted"
+        case grant
     }
 
     /// Longer reasons are cut: the audit log is not a document store.

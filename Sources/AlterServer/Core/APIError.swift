@@ -27,6 +27,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case hostNotAllowed = "host_not_allowed"
         case credentialRevoked = "credential_revoked"
         case grantRevoked = "grant_revoked"
+        case grantExpired = "grant_expired"
         case tokenRefreshInProgress = "token_refresh_in_progress"
         case refreshFailed = "refresh_failed"
         case upstreamUnreachable = "upstream_unreachable"
@@ -41,7 +42,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
                 .identityNotConfigured, .hostNotAllowed, .sessionExpired, .oauthDenied, .oauthProviderError:
                 .badRequest
             case .unauthorized, .invalidToken, .invalidUserToken: .unauthorized
-            case .agentNotDelegated: .forbidden
+            case .agentNotDelegated, .grantExpired: .forbidden
             case .notFound, .grantNotFound: .notFound
             case .ambiguousGrant, .credentialRevoked, .tokenRefreshInProgress: .conflict
             case .grantRevoked: .gone

@@ -16,6 +16,7 @@ struct SDKRoutes: RouteCollection {
         try sdk.register(collection: SDKGrantsController())
         try sdk.register(collection: SDKAuditController())
         try sdk.register(collection: SDKProxyController())
+        try sdk.register(collection: SDKManagedSecretsController())
     }
 }
 
