@@ -98,6 +98,35 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         /// The request or the provider's answer is over the vault's 10 MiB limit (413).
         public static let bodyTooLarge = Code(rawValue: "body_too_large")
 
+        // Agents
+
+        /// No agent of this app has that id or name (404).
+        public static let agentNotFound = Code(rawValue: "agent_not_found")
+        /// Another agent of this app already has that name (409).
+        public static let agentNameExists = Code(rawValue: "agent_name_exists")
+        /// The calling agent is paused (`inactive`); resume it to call again (401).
+        public static let agentInactive = Code(rawValue: "agent_inactive")
+        /// The calling agent was revoked (deleted); it can never call again (401).
+        public static let agentRevoked = Code(rawValue: "agent_revoked")
+        /// The caller header names an agent id this app does not have, or one that is not active (404).
+        public static let callerAgentUnresolved = Code(rawValue: "caller_agent_unresolved")
+        /// An agent key sent a caller header naming another agent (400).
+        public static let callerAgentMismatch = Code(rawValue: "caller_agent_mismatch")
+        /// An agent key called an endpoint only the app's own key may call (403).
+        public static let agentKeyNotAllowed = Code(rawValue: "agent_key_not_allowed")
+        /// An agent key sent a `user_token`: an agent acts only on the grants delegated to it (400).
+        public static let agentUserTokenRefused = Code(rawValue: "agent_user_token_refused")
+        /// `agents/me` and `delegations/me` need an agent key (403).
+        public static let meRequiresAgentKey = Code(rawValue: "me_requires_agent_key")
+        /// No such key for this agent (404).
+        public static let keyNotFound = Code(rawValue: "key_not_found")
+        /// Revoking the agent's last active key needs `force` (409).
+        public static let lastActiveKey = Code(rawValue: "last_active_key")
+        /// The key is revoked; it cannot be deprecated or undeprecated (409).
+        public static let keyAlreadyRevoked = Code(rawValue: "key_already_revoked")
+        /// The agent already holds the most unrevoked keys allowed (409).
+        public static let agentKeyLimitReached = Code(rawValue: "agent_key_limit_reached")
+
         // This SDK
 
         /// The vault's answer could not be read (no error body, or a body of the wrong shape).

@@ -26,6 +26,9 @@ enum AlterMigrations {
         RevokedGrant.Migration(),
         AuditEvent.AddSDKFields(),
         PostgresNonceStore.Migration(),
+        Agent.Migration(),
+        APIKey.AddAgentKeys(),
+        Delegation.AddAgentReference(),
         ManagedSecret.Migration(),
         SecretGrant.Migration(),
     ]

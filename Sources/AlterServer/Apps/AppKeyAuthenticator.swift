@@ -3,17 +3,29 @@ import FluentKit
 import Foundation
 import Vapor
 
-/// The app a request is authenticated as, set by `AppKeyAuthenticator`.
+/// The key a request is authenticated with, set by `AppKeyAuthenticator`: the app's, or
+/// (with `agentID`) one of its agents' (`CallerResolver` turns it into the `Caller`).
 struct AuthenticatedApp: Sendable {
     let app: ClientApp
     let keyID: UUID
+    var agentID: UUID? = nil
+    /// A deprecated agent key: still accepted; answers say `X-Alter-Key-Deprecated: true`.
+    var isDeprecated = false
 }
 
 extension Request {
-    /// The app whose key authenticated this request. Only routes behind `AppKeyAuthenticator` use it.
+    /// The app whose own key authenticated this request. Only routes behind
+    /// `AppKeyAuthenticator` or `SignedRequestMiddleware` use it. An agent key has none:
+    /// routes that serve agents read `caller` instead, so every other route refuses agent
+    /// keys without a line of its own (fail closed).
     var authenticatedApp: AuthenticatedApp {
         get throws {
-            guard let value = storage[AuthenticatedAppKey.self] else { throw APIError.unauthorized() }
+            guard let value = storage[AuthenticatedAppKey.self] else {
+                if storage[CallerKey.self]?.kind == .agentKey {
+                    throw APIError(.agentKeyNotAllowed, "Agent keys cannot call this endpoint; use the app's key.")
+                }
+                throw APIError.unauthorized()
+            }
             return value
         }
     }
@@ -36,7 +48,8 @@ struct AppKeyAuthenticator: AsyncMiddleware {
         }
         guard let bearer = request.headers.bearerAuthorization?.token else { throw APIError.unauthorized() }
         do {
-            request.setAuthenticatedApp(try await AppKeys.authenticate(bearer, on: request))
+            let authenticated = try await AppKeys.authenticate(bearer, on: request)
+            try await request.admit(authenticated, callerHeader: request.headers.first(name: "X-Alter-Caller"))
         } catch let rejection as AppKeys.Rejection {
             switch rejection {
             case .malformed: throw APIError.unauthorized("The app key is malformed.")
@@ -44,6 +57,8 @@ struct AppKeyAuthenticator: AsyncMiddleware {
             case .revoked: throw APIError.unauthorized("The app key has been revoked.")
             }
         }
-        return try await next.respond(to: request)
+        let response = try await next.respond(to: request)
+        request.markDeprecatedKey(on: response)
+        return response
     }
 }

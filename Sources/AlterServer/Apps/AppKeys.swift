@@ -26,15 +26,28 @@ enum AppKeys {
             key.lastUsedAt = now
             try await key.update(on: request.db)
         }
-        let authenticated = AuthenticatedApp(app: key.app, keyID: try key.requireID())
+        let authenticated = AuthenticatedApp(app: key.app, keyID: try key.requireID(), agentID: key.$agent.id, isDeprecated: key.deprecatedAt != nil)
         request.application.appKeyCache.store(authenticated, for: keyHash, now: now)
         return authenticated
     }
 }
 
 extension Request {
-    /// Marks the request as made by `authenticated` (read back with `authenticatedApp`).
-    func setAuthenticatedApp(_ authenticated: AuthenticatedApp) {
-        storage[AuthenticatedAppKey.self] = authenticated
+    /// Marks the request as made by `authenticated`: its `Caller` (`CallerResolver`), and,
+    /// for the app's own key, `authenticatedApp`.
+    func admit(_ authenticated: AuthenticatedApp, callerHeader: String?) async throws {
+        let caller = try await CallerResolver.resolve(authenticated, callerHeader: callerHeader, on: self)
+        storage[CallerKey.self] = caller
+        storage[DeprecatedKeyFlag.self] = authenticated.isDeprecated
+        if caller.kind != .agentKey { storage[AuthenticatedAppKey.self] = authenticated }
     }
+
+    /// The SDK warns once per client on `X-Alter-Key-Deprecated: true` (reference §5).
+    func markDeprecatedKey(on response: Response) {
+        if storage[DeprecatedKeyFlag.self] == true { response.headers.replaceOrAdd(name: "X-Alter-Key-Deprecated", value: "true") }
+    }
+}
+
+private enum DeprecatedKeyFlag: StorageKey {
+    typealias Value = Bool
 }

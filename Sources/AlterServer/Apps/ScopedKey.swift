@@ -2,22 +2,24 @@ import Foundation
 
 /// The official Alter SDK's key format, `alter_<type>_<22 base32>_<6 checksum>`, which the
 /// SDK checks on the client before it sends anything (reference §2). App keys are minted
-/// as `alter_rk_…`; only their SHA-256 is stored, as for every secret.
+/// as `alter_rk_…`, agent keys as `alter_ak_…`; only their SHA-256 is stored, as for every secret.
 ///
 /// The checksum catches typos and truncation before a database read; it is not a secret.
 enum ScopedKey {
-    /// The runtime (app) key type: the only one this server mints today.
+    /// The runtime (app) key type.
     static let appType = "rk"
-    static let prefix = "alter_rk_"
+    /// The agent key type: the key acts as one agent of the app.
+    static let agentType = "ak"
+    static let mintedTypes: Set<String> = [appType, agentType]
     static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
     static let randomLength = 22
     static let checksumLength = 6
 
-    /// A fresh app key: 22 random base32 characters (110 bits) and their checksum.
-    static func generate() -> String {
+    /// A fresh key of `type`: 22 random base32 characters (110 bits) and their checksum.
+    static func generate(type: String = appType) -> String {
         var generator = SystemRandomNumberGenerator()
         let random = String((0..<randomLength).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
-        return "alter_\(appType)_\(random)_\(checksum(type: appType, random: random))"
+        return "alter_\(type)_\(random)_\(checksum(type: type, random: random))"
     }
 
     /// `crc = CRC-32("<type>:<random>")`; character `i` is `alphabet[(crc >> 5i) & 31]`, least
@@ -27,10 +29,10 @@ enum ScopedKey {
         return String((0..<checksumLength).map { alphabet[Int((crc >> (5 * UInt32($0))) & 31)] })
     }
 
-    /// True for `alter_rk_<22>_<6>` with a matching checksum.
+    /// True for `alter_rk_<22>_<6>` or `alter_ak_<22>_<6>` with a matching checksum.
     static func isWellFormed(_ key: String) -> Bool {
         let parts = key.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "alter", parts[1] == Substring(appType),
+        guard parts.count == 4, parts[0] == "alter", mintedTypes.contains(String(parts[1])),
             parts[2].count == randomLength, parts[3].count == checksumLength,
             (parts[2] + parts[3]).allSatisfy({ alphabet.contains($0) })
         else { return false }

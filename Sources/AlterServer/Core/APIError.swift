@@ -24,6 +24,19 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case grantNotFound = "grant_not_found"
         case ambiguousGrant = "ambiguous_grant"
         case agentNotDelegated = "agent_not_delegated"
+        case agentNotFound = "agent_not_found"
+        case agentNameExists = "agent_name_exists"
+        case agentInactive = "agent_inactive"
+        case agentRevoked = "agent_revoked"
+        case callerAgentUnresolved = "caller_agent_unresolved"
+        case callerAgentMismatch = "caller_agent_mismatch"
+        case agentKeyNotAllowed = "agent_key_not_allowed"
+        case agentUserTokenRefused = "agent_user_token_refused"
+        case meRequiresAgentKey = "me_requires_agent_key"
+        case keyNotFound = "key_not_found"
+        case lastActiveKey = "last_active_key"
+        case keyAlreadyRevoked = "key_already_revoked"
+        case agentKeyLimitReached = "agent_key_limit_reached"
         case hostNotAllowed = "host_not_allowed"
         case credentialRevoked = "credential_revoked"
         case grantRevoked = "grant_revoked"
@@ -41,10 +54,13 @@ struct APIError: Error, Sendable, CustomStringConvertible {
             case .invalidRequest, .invalidOrigin, .invalidReturnURL, .missingOrigin, .noProviders, .unknownProvider,
                 .identityNotConfigured, .hostNotAllowed, .sessionExpired, .oauthDenied, .oauthProviderError:
                 .badRequest
-            case .unauthorized, .invalidToken, .invalidUserToken: .unauthorized
-            case .agentNotDelegated, .grantExpired: .forbidden
-            case .notFound, .grantNotFound: .notFound
-            case .ambiguousGrant, .credentialRevoked, .tokenRefreshInProgress: .conflict
+            case .callerAgentMismatch, .agentUserTokenRefused: .badRequest
+            case .unauthorized, .invalidToken, .invalidUserToken, .agentInactive, .agentRevoked: .unauthorized
+            case .agentNotDelegated, .agentKeyNotAllowed, .meRequiresAgentKey, .grantExpired: .forbidden
+            case .notFound, .grantNotFound, .agentNotFound, .callerAgentUnresolved, .keyNotFound: .notFound
+            case .ambiguousGrant, .credentialRevoked, .tokenRefreshInProgress, .agentNameExists, .lastActiveKey, .keyAlreadyRevoked,
+                .agentKeyLimitReached:
+                .conflict
             case .grantRevoked: .gone
             case .bodyTooLarge: .payloadTooLarge
             case .upstreamUnreachable: .badGateway

@@ -44,7 +44,7 @@ struct GrantInfo: Content, Equatable {
     }
 
     static func load(_ grant: Grant, catalog: ProviderCatalog, on db: any Database) async throws -> GrantInfo {
-        let agents = try await Delegation.query(on: db).filter(\.$grant.$id == grant.requireID()).all(\.$agent)
+        let agents = try await Delegation.query(on: db).filter(\.$grant.$id == grant.requireID()).all(\.$agentName)
         return try GrantInfo(grant: grant, agents: agents, catalog: catalog)
     }
 }

@@ -9,7 +9,8 @@ struct GrantListing {
     var provider: String?
     /// The end user's `sub`; `""` selects the app's own grants, nil every grant.
     var userSubject: String?
-    var agent: String?
+    /// Only the grants delegated to this agent.
+    var delegatedTo: Agent?
     var status: Grant.Status?
     var accountIdentifier: String?
 
@@ -25,9 +26,8 @@ struct GrantListing {
         if let userSubject { query = query.filter(\.$userSubject == userSubject) }
         if let status { query = query.filter(\.$status == status) }
         if let accountIdentifier { query = query.filter(\.$accountIdentifier == accountIdentifier) }
-        if let agent {
-            let delegated = try await Delegation.query(on: db).filter(\.$agent == agent).all(\.$grant.$id)
-            query = query.filter(\.$id ~~ delegated)
+        if let delegatedTo {
+            query = query.filter(\.$id ~~ Array(try await CredentialAccess.delegatedGrantIDs(to: delegatedTo, on: db)))
         }
         let total = try await query.copy().count()
         query = query.sort(\.$createdAt).sort(\.$id)

@@ -6,17 +6,18 @@ import Vapor
 /// Finds the grant a call is about — by id, or by provider (+ account) among the end user's
 /// grants (with a `user_token`) or the app's own (without) — among the calling app's grants
 /// only. Another app's grant, or another user's, answers exactly like an unknown one; a
-/// grant revoked earlier answers `grant_revoked`.
+/// grant revoked earlier answers `grant_revoked`. The grant found must pass
+/// `CredentialAccess` for the caller: an agent finds only grants delegated to it.
 struct GrantResolver {
     let request: Request
-    let app: ClientApp
+    let caller: Caller
+    var app: ClientApp { caller.app }
 
     struct Reference {
         var grantID: String?
         var userToken: String?
         var provider: String?
         var accountIdentifier: String?
-        var agent: String?
     }
 
     static let notFound = APIError(.grantNotFound, "No such grant for this app.")
@@ -26,6 +27,10 @@ struct GrantResolver {
         // The end user a user_token names; grants of anyone else are not theirs to use.
         var subject: String?
         if let userToken = reference.userToken {
+            // An agent acts on its delegations, never as an end user (the SDK's rule).
+            guard caller.kind != .agentKey else {
+                throw APIError(.agentUserTokenRefused, "An agent key cannot send user_token: it acts only on the grants delegated to its agent.")
+            }
             subject = try await request.application.userTokenVerifier.verify(userToken, for: app)
         }
         let grant: Grant
@@ -49,8 +54,17 @@ struct GrantResolver {
             var query = Grant.query(on: request.db).filter(\.$app.$id == appID).filter(\.$provider == provider)
             if let subject { query = query.filter(\.$userSubject == subject) }
             if let account = reference.accountIdentifier { query = query.filter(\.$accountIdentifier == account) }
-            let matches = try await query.sort(\.$accountIdentifier).all().filter { subject != nil || $0.user == nil }
-            guard let first = matches.first else { throw Self.notFound }
+            // An agent looks among its delegations only, so another grant of the same provider is no ambiguity.
+            if let agent = caller.agent { query = query.filter(\.$id ~~ Array(try await CredentialAccess.delegatedGrantIDs(to: agent, on: request.db))) }
+            let matches = try await query.sort(\.$accountIdentifier).all().filter { subject != nil || caller.agent != nil || $0.user == nil }
+            guard let first = matches.first else {
+                if let agent = caller.agent {
+                    throw APIError(
+                        .agentNotDelegated, "No \(provider) grant is delegated to agent \(agent.name).",
+                        details: ["provider_id": provider, "agent_id": try agent.publicID()])
+                }
+                throw Self.notFound
+            }
             guard matches.count == 1 else {
                 throw APIError(
                     .ambiguousGrant, "Several \(provider) accounts are connected; send account_identifier to pick one.",
@@ -63,12 +77,7 @@ struct GrantResolver {
         } else {
             throw APIError.invalidRequest("Send grant_id, or provider (with user_token for a user's grant).")
         }
-        if let agent = reference.agent {
-            let delegated = try await Delegation.query(on: request.db).filter(\.$grant.$id == (try grant.requireID())).filter(\.$agent == agent).first()
-            guard delegated != nil else {
-                throw APIError(.agentNotDelegated, "This grant is not delegated to agent \(agent).")
-            }
-        }
+        try await CredentialAccess.authorize(caller, toUse: .oauthGrant(grant), on: request.db)
         return grant
     }
 }

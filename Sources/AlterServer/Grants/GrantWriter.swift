@@ -64,10 +64,8 @@ struct GrantWriter {
             if try await SessionGrant.query(on: db).filter(\.$session.$id == sessionID).filter(\.$grant.$id == grantID).first() == nil {
                 try await SessionGrant(sessionID: sessionID, grantID: grantID, operation: operation, at: now).create(on: db)
             }
-            if let agent = session.agent,
-                try await Delegation.query(on: db).filter(\.$grant.$id == grantID).filter(\.$agent == agent).first() == nil
-            {
-                try await Delegation(grantID: grantID, agent: agent).create(on: db)
+            if let agentID = session.$agent.id, let agent = try await Agent.find(agentID, on: db) {
+                try await Delegation.ensure(grantID: grantID, agent: agent, on: db)
             }
             try await GrantEvents.enqueue(operation == .creation ? .grantCreated : .grantReauthorized, grant: grant, catalog: catalog, at: now, on: db)
             return Written(grant: grant, operation: operation)

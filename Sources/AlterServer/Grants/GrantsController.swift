@@ -30,9 +30,14 @@ struct GrantsController: RouteCollection {
 
     func list(request: Request) async throws -> List {
         let app = try request.authenticatedApp.app
+        var delegatedTo: Agent?
+        if let reference = request.query[String.self, at: "agent"] {
+            // An unknown agent has no delegations: an empty list, not an error.
+            guard let agent = try? await AgentDirectory(db: request.db, appID: app.requireID()).find(reference) else { return List(grants: []) }
+            delegatedTo = agent
+        }
         let listing = GrantListing(
-            provider: request.query[String.self, at: "provider"], userSubject: request.query[String.self, at: "user"],
-            agent: request.query[String.self, at: "agent"])
+            provider: request.query[String.self, at: "provider"], userSubject: request.query[String.self, at: "user"], delegatedTo: delegatedTo)
         let grants = try await listing.page(appID: app.requireID(), on: request.db).grants
         let catalog = try await request.application.providerCatalog.forApp(app.requireID(), on: request.db)
         var infos: [GrantInfo] = []
@@ -55,7 +60,7 @@ struct GrantsController: RouteCollection {
     }
 
     private func find(_ request: Request) async throws -> Grant {
-        let app = try request.authenticatedApp.app
-        return try await GrantResolver(request: request, app: app).resolve(.init(grantID: request.parameters.get("grant")))
+        _ = try request.authenticatedApp  // the app's own key: agents do not read or revoke grants here
+        return try await GrantResolver(request: request, caller: request.caller).resolve(.init(grantID: request.parameters.get("grant")))
     }
 }

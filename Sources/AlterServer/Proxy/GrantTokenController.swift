@@ -25,8 +25,7 @@ struct GrantTokenController: RouteCollection {
     }
 
     func token(request: Request) async throws -> AccessToken {
-        let app = try request.authenticatedApp.app
-        let grant = try await GrantResolver(request: request, app: app).resolve(.init(grantID: request.parameters.get("grant")))
+        let grant = try await GrantResolver(request: request, caller: request.caller).resolve(.init(grantID: request.parameters.get("grant")))
         let issued = try await GrantTokens.issue(grant, request: request)
         return AccessToken(accessToken: issued.accessToken, expiresAt: issued.grant.expiresAt, scopes: issued.grant.scopes)
     }

@@ -17,10 +17,10 @@ enum GrantTokens {
     ///   - method, url: the call the app says it will make (audited as method + host only).
     ///   - reason: the app's stated reason, audited.
     static func issue(_ grant: Grant, method: String? = nil, url: String? = nil, reason: String? = nil, request: Request) async throws -> Issued {
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: nil)
+        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
         let event = AuditEvent(
-            appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: nil,
+            appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: who.agent,
             method: method.map { String($0.uppercased().prefix(16)) }, host: url.flatMap { URLComponents(string: $0)?.host },
             status: 200, at: request.application.clock.now())
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }

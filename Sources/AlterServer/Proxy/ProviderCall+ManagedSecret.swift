@@ -4,10 +4,10 @@ import Foundation
 import Vapor
 
 extension ProviderCall {
-    /// Resolves `reference` among `app`'s OAuth and managed-secret grants, then sends.
-    func send(as app: ClientApp, request: Request) async throws -> Sent {
+    /// Resolves `reference` among the OAuth and managed-secret grants `caller` may use, then sends.
+    func send(as caller: Caller, request: Request) async throws -> Sent {
         try validate()
-        return try await send(with: try await CredentialResolver(request: request, app: app).resolve(reference), request: request)
+        return try await send(with: try await CredentialResolver(request: request, caller: caller).resolve(reference), request: request)
     }
 
     /// Sends with a credential the caller already resolved (with `CredentialResolver`).
@@ -34,7 +34,7 @@ extension ProviderCall {
         let grantID = try grant.requireID()
         let now = request.application.clock.now()
         let event = AuditEvent(
-            appID: grant.$app.id, grantID: grantID, action: .proxy, caller: request.alterCaller, agent: reference.agent, method: method,
+            appID: grant.$app.id, grantID: grantID, action: .proxy, caller: request.alterCaller, agent: request.auditAgent, method: method,
             host: target.host, status: Int(upstream.status.code), at: now)
         event.reason = reason
         await request.application.auditLog.record(event)

@@ -48,7 +48,7 @@ struct ProviderCall {
         let forwarded = headers.filter { $0.0.lowercased() != auth.name.lowercased() }
 
         let started = ContinuousClock.now
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: reference.agent)
+        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
         var upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), request: request)

@@ -16,11 +16,12 @@ struct ProxyController: RouteCollection {
     }
 
     func proxy(request: Request) async throws -> Response {
-        let app = try request.authenticatedApp.app
         let call = try request.content.decode(ProxyRequest.self)
+        // `agent` (id or name): the app calls as that agent, limited to its delegations.
+        if let agent = call.agent { request.setCaller(try await CallerResolver.acting(as: agent, from: request.caller, on: request)) }
         let sent = try await ProviderCall(
             method: call.method, url: call.url, headers: call.headers ?? [:], body: try Self.body(of: call), reference: call.reference
-        ).send(as: app, request: request)
+        ).send(as: try request.caller, request: request)
         return try Self.relay(sent.upstream, grantID: sent.grantID)
     }
 

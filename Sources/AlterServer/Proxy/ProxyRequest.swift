@@ -24,6 +24,6 @@ struct ProxyRequest: Content {
     static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
     var reference: GrantResolver.Reference {
-        .init(grantID: grantID, userToken: userToken, provider: provider, accountIdentifier: accountIdentifier, agent: agent)
+        .init(grantID: grantID, userToken: userToken, provider: provider, accountIdentifier: accountIdentifier)
     }
 }

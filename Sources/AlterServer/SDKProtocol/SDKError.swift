@@ -34,6 +34,10 @@ struct SDKError: Error, Sendable, CustomStringConvertible {
         case .invalidUserToken: code = "jwt_validation_error"
         case .credentialRevoked, .grantRevoked: status = .forbidden
         case .hostNotAllowed: status = .unprocessableEntity; code = "blocked_destination"
+        // The SDK's NoDelegatedGrantError (404, with provider_id and agent_id).
+        case .agentNotDelegated: status = .notFound; code = "no_delegated_grant"
+        // The SDK's KeyAlreadyRevokedError: `key_revoked` with 409 (401 is the auth refusal).
+        case .keyAlreadyRevoked: code = "key_revoked"
         default: break
         }
         var fields: [String: WireValue] = [:]
@@ -79,8 +83,8 @@ enum WireValue: Encodable, Sendable, Equatable {
 }
 
 /// Every `/sdk/*` response: errors in the SDK's envelope, and the headers the SDK reads:
-/// `X-Request-ID` (the caller's if it sent a sane one) and `X-Alter-Actor-ID` (the app,
-/// the principal of an app key).
+/// `X-Request-ID` (the caller's if it sent a sane one), `X-Alter-Actor-ID` (the principal:
+/// the agent of an agent key, else the app) and `X-Alter-Key-Deprecated` for a deprecated key.
 struct SDKEnvelopeMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let requestID = Self.requestID(request)
@@ -99,9 +103,12 @@ struct SDKEnvelopeMiddleware: AsyncMiddleware {
         response.headers.replaceOrAdd(name: "X-Request-ID", value: requestID)
         response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
         response.headers.cacheControl = .init(noStore: true)
-        if let app = request.storage[AuthenticatedAppKey.self], let id = app.app.id {
+        if let caller = request.storage[CallerKey.self],
+            let id = caller.kind == .agentKey ? caller.agentID : caller.app.id
+        {
             response.headers.replaceOrAdd(name: "X-Alter-Actor-ID", value: id.uuidString.lowercased())
         }
+        request.markDeprecatedKey(on: response)
         return response
     }
 

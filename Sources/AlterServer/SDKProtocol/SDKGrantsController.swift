@@ -144,7 +144,7 @@ struct SDKGrantsController: RouteCollection {
                 accountIdentifier: grant.accountIdentifier, accountDisplayName: grant.accountDisplayName, status: grant.status.rawValue,
                 expiresAt: grant.expiresAt, createdAt: grant.createdAt ?? Date(timeIntervalSince1970: 0),
                 principalType: grant.userSubject.isEmpty ? "system" : "user",
-                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.map(\.agent).sorted())
+                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.compactMap { $0.$agent.id?.uuidString.lowercased() }.sorted())
         }
         var secretItems: [SecretGrantInfo] = []
         var secretTotal = 0

@@ -2,7 +2,7 @@ import Fluent
 import Foundation
 import Vapor
 
-/// Admits an `/sdk/*` request only when it is signed by a live app key (reference §3.6):
+/// Admits an `/sdk/*` request only when it is signed by a live app or agent key (reference §3.6):
 /// the body's SHA-256, the clock and the signature (`RequestSignature`, pure), then the key
 /// from `x-api-key` (looked up by `AppKeys`, the same as `/v1`), and last the nonce, so a
 /// refused request claims nothing. Every refusal is a 401 with its own code and changes
@@ -39,7 +39,8 @@ struct SignedRequestMiddleware: AsyncMiddleware {
         let expiry = Date(timeIntervalSince1970: (Double(signature.timestamp) ?? 0) + RequestSignature.allowedSkew)
         guard try await request.application.nonceStore.claim(signature.nonce, keyID: authenticated.keyID, until: expiry, now: now, on: request.db)
         else { throw SDKError.nonceReused }
-        request.setAuthenticatedApp(authenticated)
+        // A UUID caller acts as that agent (reference §5); the header is signed (V2).
+        try await request.admit(authenticated, callerHeader: request.headers.first(name: "X-Alter-Caller"))
         return try await next.respond(to: request)
     }
 

@@ -1,30 +1,28 @@
 import Foundation
 
 /// Whether a caller may use a managed-secret grant: the app may use any of its own grants;
-/// with a `user_token`, only that user's; an agent, only its own. A grant another principal
-/// holds answers exactly like an unknown one. Then: revoked → `grant_revoked`, past its
-/// policy expiry → `grant_expired`.
+/// with a `user_token`, only that user's; an agent (by its key or through the app), only its
+/// own. A grant another principal holds answers exactly like an unknown one. Then, for a
+/// grant the caller may use: revoked → `grant_revoked`, past its policy expiry →
+/// `grant_expired`. (`CredentialAccess` asks `isPrincipal`; the resolver asks `checkUsable`.)
 enum SecretGrantAccess {
     enum Caller: Sendable, Equatable {
         /// The app's key, acting for itself.
         case app
         /// The end user a verified `user_token` names (`sub`).
         case user(String)
-        /// `/v1/request`'s free-text `agent`: secret grants are never delegated by name.
-        case agentNamed(String)
         case agent(UUID)
     }
 
-    static func check(_ grant: SecretGrant, caller: Caller, now: Date) throws {
+    static func isPrincipal(_ grant: SecretGrant, for caller: Caller) -> Bool {
         switch caller {
-        case .app: break
-        case .user(let subject):
-            guard grant.principalType == .user, grant.userSubject == subject else { throw ManagedSecrets.grantNotFound }
-        case .agentNamed(let name):
-            throw APIError(.agentNotDelegated, "This grant is not delegated to agent \(name.prefix(100)).")
-        case .agent(let id):
-            guard grant.principalType == .agent, grant.agentID == id else { throw ManagedSecrets.grantNotFound }
+        case .app: true
+        case .user(let subject): grant.principalType == .user && grant.userSubject == subject
+        case .agent(let id): grant.principalType == .agent && grant.agentID == id
         }
+    }
+
+    static func checkUsable(_ grant: SecretGrant, now: Date) throws {
         let id = grant.id?.uuidString.lowercased() ?? ""
         guard grant.status == .active else {
             throw APIError(.grantRevoked, "This grant was revoked; ask the operator for a new one.", details: ["grant_id": id])
@@ -37,14 +35,8 @@ enum SecretGrantAccess {
     /// By the secret's slug (`request(provider=…)`): the caller's one grant of it — the
     /// user's with a `user_token`, the app's own (system) without.
     static func pick(_ grants: [SecretGrant], caller: Caller, now: Date, slug: String) throws -> SecretGrant {
-        let mine = grants.filter { grant in
-            switch caller {
-            case .app: grant.principalType == .system
-            case .user(let subject): grant.principalType == .user && grant.userSubject == subject
-            case .agentNamed: false
-            case .agent(let id): grant.principalType == .agent && grant.agentID == id
-            }
-        }
+        // By slug the app means its own (system) grant, not any grant it holds.
+        let mine = grants.filter { caller == .app ? $0.principalType == .system : isPrincipal($0, for: caller) }
         let usable = mine.filter { $0.status == .active && !$0.isExpired(at: now) }
         guard usable.count <= 1 else {
             throw APIError(
@@ -52,7 +44,7 @@ enum SecretGrantAccess {
                 details: ["grant_ids": usable.compactMap { $0.id?.uuidString.lowercased() }.joined(separator: ",")])
         }
         guard let grant = usable.first ?? mine.first else { throw ManagedSecrets.grantNotFound }
-        try check(grant, caller: caller, now: now)
+        try checkUsable(grant, now: now)
         return grant
     }
 }

@@ -12,6 +12,8 @@ struct SecretGrantListing {
     /// `active`, `revoked` or `expired`.
     var status: String?
     var label: String?
+    /// Only the grants made to this agent (an agent's own listing).
+    var agentID: UUID?
 
     static let statuses: Set<String> = ["active", "revoked", "expired"]
 
@@ -25,6 +27,7 @@ struct SecretGrantListing {
         if let slug { query = query.filter(ManagedSecret.self, \.$slug == slug) }
         if let userSubject { query = query.filter(\.$principalType == .user).filter(\.$userSubject == userSubject) }
         if let label { query = query.filter(\.$label == label) }
+        if let agentID { query = query.filter(\.$principalType == .agent).filter(\.$agentID == agentID) }
         switch status {
         case "revoked": query = query.filter(\.$status == .revoked)
         case "active": query = query.filter(\.$status == .active).group(.or) { $0.filter(\.$expiresAt == nil).filter(\.$expiresAt > now) }

@@ -190,8 +190,8 @@ extension ManagedSecrets {
             return .user(subject: try await application.userTokenVerifier.verify(token, for: app))
         case "system": return .system
         case "agent":
-            guard let raw = input.agentID, let id = UUID(uuidString: raw) else { throw APIError.invalidRequest("principal.agent_id (a UUID) is required for an agent principal.") }
-            return .agent(try await agentOfApp(id))
+            guard let reference = input.agentID, !reference.isEmpty else { throw APIError.invalidRequest("principal.agent_id (an agent's id or name) is required for an agent principal.") }
+            return .agent(try await agentOfApp(reference))
         case "group": throw APIError.invalidRequest("Group principals are not supported: this vault has no identity-provider groups.")
         default: throw APIError.invalidRequest("principal.type must be user, system or agent.")
         }

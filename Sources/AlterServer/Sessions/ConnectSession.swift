@@ -27,7 +27,11 @@ final class ConnectSession: Model, @unchecked Sendable {
     @OptionalField(key: "return_url") var returnURL: String?
     /// `sub` of the verified `user_token`.
     @OptionalField(key: "user_subject") var userSubject: String?
-    @OptionalField(key: "agent") var agent: String?
+    /// The agent the grants of this session are delegated to (`Delegation`).
+    @OptionalParent(key: "agent_id") var agent: Agent?
+    /// The free-text `agent` of sessions minted before agents were identities; read once,
+    /// by `Delegation.AddAgentReference`.
+    @OptionalField(key: "agent") var legacyAgentName: String?
     /// Client context the app forwarded at mint time (`ip_address`, `user_agent`).
     @OptionalField(key: "metadata") var metadata: [String: String]?
     /// The grant this session re-authorizes (`repair_grant_id`) when the same account returns.

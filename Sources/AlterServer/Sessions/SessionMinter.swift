@@ -41,6 +41,13 @@ enum SessionMinter {
         if let userToken = order.userToken {
             subject = try await application.userTokenVerifier.verify(userToken, for: app)
         }
+        // The agent the session's grants are delegated to: an active agent of this app.
+        var agentID: UUID?
+        if let reference = accepted.agent {
+            let agent = try await AgentDirectory(db: db, appID: appID).find(reference)
+            guard agent.status == .active else { throw APIError(.agentNotFound, "Agent \(agent.name) is not active.") }
+            agentID = try agent.requireID()
+        }
 
         let configuration = application.alterConfiguration
         let token = SecretToken.generate(prefix: ConnectSession.tokenPrefix)
@@ -52,7 +59,7 @@ enum SessionMinter {
         session.origin = accepted.origin.value
         session.returnURL = accepted.returnURL
         session.userSubject = subject
-        session.agent = accepted.agent
+        session.$agent.id = agentID
         session.metadata = accepted.metadata
         session.repairGrantID = accepted.repairGrantID
         session.expiresAt = application.clock.now().addingTimeInterval(configuration.sessionTTL)

@@ -252,11 +252,13 @@ struct ConnectFlowTests {
     @Test("a session with an agent delegates its grants to that agent")
     func agentDelegation() async throws {
         try await withRunningApp { app, browser in
-            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let seeded = try await seedApp(app, providers: ["sandbox"], agents: ["calendar-bot"])
+            let agent = try #require(try await Agent.query(on: app.db).first())
             let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
             let grants = try await Self.grants(of: flow.connect(["allowed_origin": "http://localhost:4001", "agent": "calendar-bot"]).page)
             let delegation = try #require(try await Delegation.query(on: app.db).first())
-            #expect(delegation.agent == "calendar-bot")
+            #expect(delegation.$agent.id == agent.id)
+            #expect(delegation.agentName == "calendar-bot")
             #expect(delegation.$grant.id.uuidString.lowercased() == grants[0]["grant_id"] as? String)
         }
     }

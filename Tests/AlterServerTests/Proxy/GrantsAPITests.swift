@@ -10,7 +10,7 @@ struct GrantsAPITests {
     @Test("an app lists, filters and reads its grants", arguments: TestDatabase.all)
     func listAndRead(database: TestDatabase) async throws {
         try await withRunningApp(database: database) { app, browser in
-            let seeded = try await seedApp(app)
+            let seeded = try await seedApp(app, agents: ["bot-1"])
             let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
             let plain = try await flow.connectGrant()
             let forAgent = try await flow.connectGrant(
@@ -115,7 +115,7 @@ struct GrantsAPITests {
     @Test("a call on behalf of an agent works only for grants delegated to it")
     func agents() async throws {
         try await withRunningApp { app, browser in
-            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let seeded = try await seedApp(app, providers: ["sandbox"], agents: ["bot-1", "bot-2"])
             let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key)
                 .connectGrant(["allowed_origin": "http://localhost:4001", "agent": "bot-1"])
             let vault = VaultCalls(browser: browser, key: seeded.key)
@@ -128,6 +128,9 @@ struct GrantsAPITests {
             #expect((refused.json["error"] as? [String: Any])?["code"] as? String == "agent_not_delegated")
             let audit = try #require(try await vault.get("/v1/audit").json["events"] as? [[String: Any]])
             #expect(audit.first?["agent"] as? String == "bot-1")
+            let unknown = try await vault.proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID, "agent": "bot-3"])
+            #expect(unknown.status == 404)
+            #expect((unknown.json["error"] as? [String: Any])?["code"] as? String == "agent_not_found")
         }
     }
 }

@@ -202,6 +202,42 @@ struct ManagedSecretsTests {
         }
     }
 
+    @Test("a grant to an agent serves that agent's key only; another agent, and the agent on the app's grant, find nothing", arguments: TestDatabase.all)
+    func agentPrincipal(database: TestDatabase) async throws {
+        let echo = EchoRecorder()
+        try await withRunningApp(database: database, routes: echo.mount) { app, browser in
+            let seeded = try await seedApp(app, providers: [], agents: ["billing-bot", "other-bot"])
+            let calls = SecretCalls(browser: browser, key: seeded.key)
+            let (id, systemGrant) = try await calls.echoSecret(["name": "Echo", "template": "bearer", "value": ["token": "tok-agent"]])
+            let grant = try await browser.postJSON("/v1/secrets/\(id)/grants", ["principal": ["type": "agent", "agent_id": "billing-bot"]], headers: calls.auth)
+            #expect(grant.status == 201, "\(grant.body)")
+            #expect(grant.json["principal_type"] as? String == "agent")
+            let agentGrant = try #require(grant.json["grant_id"] as? String)
+            let agents = try await Agent.query(on: app.db).all()
+            let billing = try #require(agents.first { $0.name == "billing-bot" })
+            let other = try #require(agents.first { $0.name == "other-bot" })
+            #expect(grant.json["agent_id"] as? String == billing.id?.uuidString.lowercased())
+            let (billingKey, billingSecret) = try APIKey.make(for: billing, name: "k1")
+            try await billingKey.create(on: app.db)
+            let (otherKey, otherSecret) = try APIKey.make(for: other, name: "k1")
+            try await otherKey.create(on: app.db)
+
+            func call(_ grantID: String, key: String) async throws -> TestBrowser.Page {
+                try await browser.postJSON(
+                    "/v1/request", ["method": "GET", "url": browser.baseURL + "/echo-service/x", "grant_id": grantID], headers: [("Authorization", "Bearer \(key)")])
+            }
+            #expect(try await call(agentGrant, key: billingSecret).status == 200)
+            #expect(try await call(agentGrant, key: otherSecret).errorCode == "grant_not_found")
+            #expect(try await call(systemGrant, key: billingSecret).errorCode == "grant_not_found")
+            // The app may use every grant it holds, its agents' included.
+            #expect(try await calls.call(agentGrant).status == 200)
+            #expect(await echo.calls.count == 2)
+            // Agent keys cannot manage secrets.
+            let refused = try await browser.get("/v1/secrets", headers: [("Authorization", "Bearer \(billingSecret)")])
+            #expect(refused.status == 403)
+        }
+    }
+
     @Test("bad input gets invalid_request with a message that names the field, and nothing is stored", arguments: TestDatabase.all)
     func rejectsBadInput(database: TestDatabase) async throws {
         try await withRunningApp(database: database) { app, browser in
@@ -242,7 +278,7 @@ struct ManagedSecretsTests {
                 ("policy key", ["principal": ["type": "system"], "grant_policy": ["maxTtlSeconds": 5]], 400, "invalid_request"),
                 ("default over max", ["principal": ["type": "system"], "grant_policy": ["max_ttl_seconds": 5, "default_ttl_seconds": 6]], 400, "invalid_request"),
                 ("past expiry", ["principal": ["type": "system"], "grant_policy": ["expires_at": "2001-01-01T00:00:00Z"]], 400, "invalid_request"),
-                ("unknown agent", ["principal": ["type": "agent", "agent_id": UUID().uuidString]], 404, "not_found"),
+                ("unknown agent", ["principal": ["type": "agent", "agent_id": UUID().uuidString]], 404, "agent_not_found"),
             ]
             for (label, body, status, code) in badGrants {
                 let response = try await browser.postJSON("/v1/secrets/\(id)/grants", body, headers: calls.auth)

@@ -165,7 +165,7 @@ struct MintSessionTests {
     @Test("a malformed body or agent is refused with invalid_request")
     func malformedBodies() async throws {
         try await withApp { app in
-            let seeded = try await seedApp(app)
+            let seeded = try await seedApp(app, agents: ["calendar-bot"])
             let cases: [[String: any Sendable]] = [
                 ["allowed_providers": "sandbox"], ["allowed_origin": 5], ["agent": ""], ["agent": "bad agent name"],
                 ["agent": String(repeating: "a", count: 129)],
@@ -175,9 +175,14 @@ struct MintSessionTests {
                 #expect(response.status == .badRequest)
                 #expect(response.errorCode == "invalid_request")
             }
+            let unknown = try await app.mintSession(key: seeded.key, body: ["agent": "mail-bot"])
+            #expect(unknown.status == .notFound)
+            #expect(unknown.errorCode == "agent_not_found")
+            #expect(try await app.sessionCount() == 0)
             let agent = try await app.mintSession(key: seeded.key, body: ["agent": "calendar-bot"])
             #expect(agent.status == .created)
-            #expect(try await ConnectSession.query(on: app.db).first()?.agent == "calendar-bot")
+            let stored = try #require(try await ConnectSession.query(on: app.db).with(\.$agent).first())
+            #expect(stored.agent?.name == "calendar-bot")
             #expect(try await app.sessionCount() == 1)
         }
     }

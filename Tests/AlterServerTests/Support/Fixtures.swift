@@ -18,7 +18,8 @@ struct SeededApp {
 func seedApp(
     _ application: Application,
     websiteURL: String? = "http://localhost:4001",
-    providers: [String] = ["sandbox", "sandbox-mail"]
+    providers: [String] = ["sandbox", "sandbox-mail"],
+    agents: [String] = []
 ) async throws -> SeededApp {
     let app = ClientApp(name: "Test app \(UUID().uuidString.prefix(6))", websiteURL: websiteURL)
     try await app.create(on: application.db)
@@ -34,6 +35,9 @@ func seedApp(
         config.scopes = []
         config.enabled = true
         try await config.create(on: application.db)
+    }
+    for name in agents {
+        try await Agent(appID: app.id!, name: name, displayName: nil, kind: .agent).create(on: application.db)
     }
     return SeededApp(app: app, key: secret)
 }
