@@ -3,7 +3,7 @@ import Vapor
 
 /// The one error type of the HTTP API: a stable wire `code`, a message safe to show,
 /// optional `details`, and the HTTP status, which belongs to the code. `APIErrorMiddleware` renders it as
-/// `{"error": {"code", "message", "details"?}}`.
+/// `{"error": {"code", "message", "details"?, "request_id"}}`.
 struct APIError: Error, Sendable, CustomStringConvertible {
     /// Stable, machine-readable error codes (the raw values are the wire codes).
     enum Code: String, Sendable, Codable, CaseIterable {
@@ -110,6 +110,13 @@ struct APIErrorBody: Content {
         let code: String
         let message: String
         let details: [String: String]?
+        /// The response's `X-Request-ID`, on error responses (pages and result reads omit it).
+        var requestID: String? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case code, message, details
+            case requestID = "request_id"
+        }
     }
     let error: Payload
 }
@@ -133,7 +140,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
         response.headers.cacheControl = .init(noStore: true)
         response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
         try response.content.encode(
-            APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
+            APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details, requestID: request.requestID)))
         return response
     }
 

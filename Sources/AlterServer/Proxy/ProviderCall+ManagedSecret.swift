@@ -4,6 +4,9 @@ import Foundation
 import Vapor
 
 extension ProviderCall {
+    /// Managed-secret calls share one metrics label: a slug is the app's own word.
+    static let managedSecretMetricsLabel = "managed_secret"
+
     /// Resolves `reference` among the OAuth and managed-secret grants `caller` may use, then sends.
     func send(as caller: Caller, request: Request) async throws -> Sent {
         try validate()
@@ -30,7 +33,8 @@ extension ProviderCall {
         let filled = injection.fill(try secret.value(using: request.application.sealer))
         let started = ContinuousClock.now
         let upstream = try await Self.send(
-            method, target, headers: forwarded, body: body, credential: .init(headers: filled.headers, queryItems: filled.queryItems), request: request)
+            method, target, headers: forwarded, body: body, credential: .init(headers: filled.headers, queryItems: filled.queryItems),
+            provider: (Self.managedSecretMetricsLabel, false), request: request)
         let grantID = try grant.requireID()
         let now = request.application.clock.now()
         let event = AuditEvent(
