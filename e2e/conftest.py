@@ -378,10 +378,11 @@ def dot_server(vault: Vault) -> Iterator[DotServer]:
     yield from DotServer(redirect_uri=f"{vault.url}/oauth/callback/dot").serve()
 
 
-def alter_cli(vault: Vault, *args: str) -> str:
-    """Runs the `alter` command on the running vault's storage, as its operator would."""
+def alter_cli(vault: Vault, *args: str, input: str | None = None) -> str:
+    """Runs the `alter` command on the running vault's storage, as its operator would
+    (`input`: what the operator pipes to it, e.g. a secret's value)."""
     result = subprocess.run([vault.command[0], *args], env=alter_env(vault.data_dir, vault.url), cwd=vault.data_dir,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, input=input)
     if result.returncode != 0:
         raise AssertionError(f"alter {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
     return result.stdout

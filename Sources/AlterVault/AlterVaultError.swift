@@ -77,6 +77,8 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let grantNotFound = Code(rawValue: "grant_not_found")
         /// The grant was revoked; connect the account again (410).
         public static let grantRevoked = Code(rawValue: "grant_revoked")
+        /// The grant's policy expiry (`expires_at`) has passed (403).
+        public static let grantExpired = Code(rawValue: "grant_expired")
         /// Another request is refreshing this grant's token; retry shortly (409).
         public static let tokenRefreshInProgress = Code(rawValue: "token_refresh_in_progress")
         /// `user_token` + `provider` match several accounts; `details["accounts"]` lists them (409).

@@ -6,16 +6,23 @@ import Foundation
 /// hands out or uses a credential asks here after resolving it (fail closed: a credential
 /// kind without a case here cannot be used).
 ///
+/// - A managed-secret grant: only its principal (`SecretGrantAccess.isPrincipal`): the app
+///   any of its grants, or with a `user_token` that user's; an agent only the grants made to it.
 /// - An OAuth grant: the app may use any of its grants (the resolvers only ever find the
 ///   app's own); an agent, by its key or through the app, only the grants delegated to it,
 ///   and of those only providers its allow-list names (when it has one).
 enum CredentialAccess {
     enum Credential {
         case oauthGrant(Grant)
+        /// A grant of a managed secret, with the end user a `user_token` named (if any).
+        case managedSecretGrant(SecretGrant, userSubject: String?)
     }
 
     static func authorize(_ caller: Caller, toUse credential: Credential, on db: any Database) async throws {
         switch credential {
+        case .managedSecretGrant(let grant, let userSubject):
+            let principal: SecretGrantAccess.Caller = caller.agentID.map { .agent($0) } ?? userSubject.map { .user($0) } ?? .app
+            guard grant.$app.id == caller.app.id, SecretGrantAccess.isPrincipal(grant, for: principal) else { throw ManagedSecrets.grantNotFound }
         case .oauthGrant(let grant):
             guard grant.$app.id == caller.app.id else { throw GrantResolver.notFound }
             guard let agent = caller.agent else { return }

@@ -29,5 +29,7 @@ enum AlterMigrations {
         Agent.Migration(),
         APIKey.AddAgentKeys(),
         Delegation.AddAgentReference(),
+        ManagedSecret.Migration(),
+        SecretGrant.Migration(),
     ]
 }

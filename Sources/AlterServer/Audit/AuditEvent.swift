@@ -15,6 +15,13 @@ final class AuditEvent: Model, @unchecked Sendable {
         case scopeMismatch = "scope_mismatch"
         /// A grant's delegation to an agent was removed (by the app or by the agent).
         case delegationRevoked = "delegation_revoked"
+        /// A managed secret's life: created, value rotated, allowed hosts changed, deleted;
+        /// `grant` is a grant of it made to a principal.
+        case secretCreated = "secret_created"
+        case secretRotated = "secret_rotated"
+        case secretHostsChanged = "secret_hosts_changed"
+        case secretDeleted = "secret_deleted"
+        case grant
     }
 
     /// Longer reasons are cut: the audit log is not a document store.

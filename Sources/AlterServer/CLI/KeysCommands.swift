@@ -87,7 +87,7 @@ struct KeysCommands: AsyncCommandGroup {
             }
             let report = try await SecretRotation.reencryptAll(db: application.db, sealer: application.sealer)
             context.console.print(
-                "Re-encrypted with key \(application.sealer.activeKey.id): \(report.providerSecrets) client secrets, \(report.grantTokens) grants, \(report.webhookSecrets) webhook secrets, \(report.verifiers) pending PKCE verifiers.")
+                "Re-encrypted with key \(application.sealer.activeKey.id): \(report.providerSecrets) client secrets, \(report.grantTokens) grants, \(report.webhookSecrets) webhook secrets, \(report.managedSecrets) managed secrets, \(report.verifiers) pending PKCE verifiers.")
             context.console.print("Older keys are no longer needed for stored data; keep them until every server instance runs with the new key.")
         }
     }

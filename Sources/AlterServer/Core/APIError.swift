@@ -42,6 +42,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case hostNotAllowed = "host_not_allowed"
         case credentialRevoked = "credential_revoked"
         case grantRevoked = "grant_revoked"
+        case grantExpired = "grant_expired"
         case tokenRefreshInProgress = "token_refresh_in_progress"
         case refreshFailed = "refresh_failed"
         case upstreamUnreachable = "upstream_unreachable"
@@ -57,7 +58,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
                 .badRequest
             case .callerAgentMismatch, .agentUserTokenRefused: .badRequest
             case .unauthorized, .invalidToken, .invalidUserToken, .agentInactive, .agentRevoked: .unauthorized
-            case .agentNotDelegated, .agentKeyNotAllowed, .meRequiresAgentKey, .agentScopeDenied: .forbidden
+            case .agentNotDelegated, .agentKeyNotAllowed, .meRequiresAgentKey, .agentScopeDenied, .grantExpired: .forbidden
             case .notFound, .grantNotFound, .agentNotFound, .callerAgentUnresolved, .keyNotFound: .notFound
             case .ambiguousGrant, .credentialRevoked, .tokenRefreshInProgress, .agentNameExists, .lastActiveKey, .keyAlreadyRevoked,
                 .agentKeyLimitReached, .agentConcurrentUpdate:

@@ -7,6 +7,7 @@ enum SealedSecretsCheck {
         var sealed = try await ProviderConfig.query(on: db).all(\.$sealedClientSecret)
         sealed += try await Grant.query(on: db).all(\.$sealedAccessToken)
         sealed += try await Grant.query(on: db).filter(\.$sealedRefreshToken != nil).all(\.$sealedRefreshToken).compactMap { $0 }
+        sealed += try await ManagedSecret.query(on: db).all(\.$sealedValue)
         sealed += try await ClientApp.query(on: db).filter(\.$sealedWebhookSecret != nil).all(\.$sealedWebhookSecret).compactMap { $0 }
         let missing = Set(sealed.compactMap(Sealer.keyID(of:))).subtracting(sealer.keyIDs)
         guard missing.isEmpty else {

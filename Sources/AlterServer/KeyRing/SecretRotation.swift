@@ -10,6 +10,7 @@ enum SecretRotation {
         var grantTokens = 0
         var webhookSecrets = 0
         var verifiers = 0
+        var managedSecrets = 0
     }
 
     static func reencryptAll(db: any Database, sealer: Sealer) async throws -> Report {
@@ -49,6 +50,15 @@ enum SecretRotation {
             }
             return (apps.count, attempts.count)
         }
-        return Report(providerSecrets: providerSecrets, grantTokens: grantTokens, webhookSecrets: webhookSecrets, verifiers: verifiers)
+        let managedSecrets = try await db.transaction { db in
+            let secrets = try await ManagedSecret.query(on: db).all()
+            for secret in secrets {
+                secret.sealedValue = try reseal(secret.sealedValue, row: try secret.requireID(), field: SecretValue.sealedField)
+                try await secret.update(on: db)
+            }
+            return secrets.count
+        }
+        return Report(
+            providerSecrets: providerSecrets, grantTokens: grantTokens, webhookSecrets: webhookSecrets, verifiers: verifiers, managedSecrets: managedSecrets)
     }
 }

@@ -28,13 +28,7 @@ struct ProviderCall {
 
     static let upstreamTimeout: TimeAmount = .seconds(30)
 
-    /// Resolves `reference` among the grants `caller` may use, then sends.
-    func send(as caller: Caller, request: Request) async throws -> Sent {
-        try validate()
-        return try await send(with: try await GrantResolver(request: request, caller: caller).resolve(reference), request: request)
-    }
-
-    private func validate() throws {
+    func validate() throws {
         guard ProxyRequest.methods.contains(method.uppercased()) else {
             throw APIError.invalidRequest("method must be one of \(ProxyRequest.methods.sorted().joined(separator: ", ")).")
         }
@@ -44,12 +38,7 @@ struct ProviderCall {
     func send(with grant: Grant, request: Request) async throws -> Sent {
         try validate()
         let method = self.method.uppercased()
-        let headers: [(String, String)]
-        do {
-            headers = try HeaderRules.forwardable(self.headers)
-        } catch {
-            throw APIError.invalidRequest("\(error.description.prefix(1).uppercased())\(error.description.dropFirst()): names must be tokens and values may not contain CR, LF or NUL.")
-        }
+        let headers = try forwardableHeaders()
         let grantID = try grant.requireID()
         guard let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
         else { throw GrantResolver.notFound }
@@ -62,14 +51,14 @@ struct ProviderCall {
         let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
-        var upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), provider: provider, request: request)
+        var upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), request: request)
         if upstream.status == .unauthorized, current.sealedRefreshToken != nil {
             // The provider refused the token early (revoked, clock skew): refresh once and retry.
             _ = try? await upstream.body.collect(upTo: 64 * 1024)
             let refreshed = try await coordinator.accessToken(for: current, rejected: token)
             if refreshed.token != token {
                 (token, current) = refreshed
-                upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), provider: provider, request: request)
+                upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), request: request)
             }
         }
         let event = AuditEvent(
@@ -78,6 +67,15 @@ struct ProviderCall {
         event.reason = reason
         await request.application.auditLog.record(event)
         return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started)
+    }
+
+    /// The caller's headers that cross to the provider (`HeaderRules`), or `invalid_request`.
+    func forwardableHeaders() throws -> [(String, String)] {
+        do {
+            return try HeaderRules.forwardable(headers)
+        } catch {
+            throw APIError.invalidRequest("\(error.description.prefix(1).uppercased())\(error.description.dropFirst()): names must be tokens and values may not contain CR, LF or NUL.")
+        }
     }
 
     /// The checked upstream URL: on the provider's API hosts, and on a public address unless
@@ -90,13 +88,19 @@ struct ProviderCall {
             values = (config?.variables ?? [:]).merging(values) { $1 }
         }
         let hosts = provider.apiHosts.compactMap { try? ProviderURLTemplate.resolve($0, provider: provider, values: values) }
+        return try await target(url, allowedHosts: hosts, allowsPrivateNetwork: provider.allowsPrivateNetwork, request: request)
+    }
+
+    /// The checked upstream URL for any credential: on one of `allowedHosts`, and on a public
+    /// address unless private networks are allowed. Nothing is sent before this passes.
+    static func target(_ url: String, allowedHosts hosts: [String], allowsPrivateNetwork: Bool, request: Request) async throws -> ProxyTarget {
         let target: ProxyTarget
         do {
             target = try ProxyTarget(url: url, allowedHosts: hosts)
         } catch {
             throw APIError(.hostNotAllowed, "The URL is refused: \(error.reason).", details: ["allowed_hosts": hosts.joined(separator: " ")])
         }
-        if !provider.allowsPrivateNetwork {
+        if !allowsPrivateNetwork {
             let port = target.port ?? ProxyTarget.defaultPort(target.scheme)
             let isPublic = try await request.application.threadPool.runIfActive { NetworkPolicy.isPublic(host: target.host, port: port) }
             guard isPublic else {
@@ -108,12 +112,12 @@ struct ProviderCall {
 
     static func send(
         _ method: String, _ target: ProxyTarget, headers: [(String, String)], body: ByteBuffer?,
-        authorization: (name: String, value: String), provider: CatalogProvider, request: Request
+        credential: CredentialInjection, provider: (id: String, isCustom: Bool), request: Request
     ) async throws -> HTTPClientResponse {
-        var upstream = HTTPClientRequest(url: target.url)
+        var upstream = HTTPClientRequest(url: credential.url(for: target))
         upstream.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { upstream.headers.add(name: name, value: value) }
-        upstream.headers.replaceOrAdd(name: authorization.name, value: authorization.value)
+        for (name, value) in credential.headers { upstream.headers.replaceOrAdd(name: name, value: value) }
         if let body { upstream.body = .bytes(body) }
         let started = ContinuousClock.now
         do {

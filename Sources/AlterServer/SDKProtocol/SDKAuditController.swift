@@ -32,10 +32,15 @@ struct SDKAuditController: RouteCollection {
 
     func apiCall(request: Request) async throws -> Response {
         let report = try request.content.decode(APICallReport.self)
-        // Only the app's own grants; a report about an unknown id is refused, not stored.
-        let grant = try await SDKGrantReference(grantID: report.grantID).resolve(request)
+        // Only the app's own grants (OAuth or managed-secret); a report about an unknown id
+        // is refused, not stored.
+        let grantID: UUID
+        switch try await SDKGrantReference(grantID: report.grantID).resolveCredential(request) {
+        case .oauth(let grant): grantID = try grant.requireID()
+        case .secret(let grant, _): grantID = try grant.requireID()
+        }
         let event = AuditEvent(
-            appID: grant.$app.id, grantID: try grant.requireID(), action: .apiCall, caller: request.alterCaller, agent: nil,
+            appID: try request.caller.app.requireID(), grantID: grantID, action: .apiCall, caller: request.alterCaller, agent: nil,
             method: String(report.method.uppercased().prefix(16)), host: URLComponents(string: report.url)?.host.map { String($0.prefix(255)) },
             status: report.responseStatus, at: request.application.clock.now())
         event.latencyMS = report.latencyMS.map { Int($0.rounded()) }

@@ -20,10 +20,19 @@ struct SDKGrantReference: Decodable {
     }
 
     func resolve(_ request: Request) async throws -> Grant {
+        try await sdkErrors(request) { reference in try await GrantResolver(request: request, caller: request.caller).resolve(reference) }
+    }
+
+    /// An OAuth grant or a managed-secret grant (`CredentialResolver`), for the calls that take either.
+    func resolveCredential(_ request: Request) async throws -> VaultCredential {
+        try await sdkErrors(request) { reference in try await CredentialResolver(request: request, caller: request.caller).resolve(reference) }
+    }
+
+    private func sdkErrors<T>(_ request: Request, _ resolve: (GrantResolver.Reference) async throws -> T) async throws -> T {
         let reference = GrantResolver.Reference(grantID: grantID, userToken: userToken, provider: providerID, accountIdentifier: account)
         do {
-            return try await GrantResolver(request: request, caller: request.caller).resolve(reference)
-        } catch let error as APIError where error.code == .ambiguousGrant {
+            return try await resolve(reference)
+        } catch let error as APIError where error.code == .ambiguousGrant && error.details?["accounts"] != nil {
             let ids = (error.details?["grant_ids"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
             let grants = try await Grant.query(on: request.db).filter(\.$id ~~ ids).sort(\.$accountIdentifier).all()
             let candidates: [WireValue] = try grants.map { grant in

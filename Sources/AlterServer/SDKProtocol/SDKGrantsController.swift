@@ -51,8 +51,21 @@ struct SDKGrantsController: RouteCollection {
         }
     }
 
+    /// One `list_grants` item: an OAuth grant or a managed-secret grant (`grant_kind`).
+    enum AnyItem: Encodable {
+        case oauth(Item)
+        case secret(SecretGrantInfo)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .oauth(let item): try item.encode(to: encoder)
+            case .secret(let item): try item.encode(to: encoder)
+            }
+        }
+    }
+
     struct ListResponse: Encodable {
-        var grants: [Item]
+        var grants: [AnyItem]
         var total: Int
         var limit: Int
         var offset: Int
@@ -114,18 +127,17 @@ struct SDKGrantsController: RouteCollection {
         // With a user_token: that user's grants only. Without: every grant of the app.
         var subject: String?
         if let userToken = body.userToken { subject = try await request.application.userTokenVerifier.verify(userToken, for: app) }
-        var status: Grant.Status?
-        if let raw = body.status {
-            guard let parsed = Grant.Status(rawValue: raw) else { throw APIError.invalidRequest("status must be active, pending or error.") }
-            status = parsed
+        if let raw = body.status, Grant.Status(rawValue: raw) == nil, !SecretGrantListing.statuses.contains(raw) {
+            throw APIError.invalidRequest("status must be active, pending, error, revoked or expired.")
         }
-        guard body.label == nil else {
-            // Labels (sibling grants) are not implemented yet: no grant has one.
-            return try .sdkJSON(ListResponse(grants: [], total: 0, limit: limit, offset: offset, hasMore: false))
-        }
+        let status = body.status.flatMap(Grant.Status.init(rawValue:))
+        // OAuth grants first, then managed-secret grants, as one list. OAuth grants have no
+        // label and no "expired" state; managed-secret grants no account.
+        let oauthListed = body.label == nil && (body.status == nil || status != nil)
         let listing = GrantListing(
             provider: body.providerID, userSubject: subject, delegatedTo: caller.agent, status: status, accountIdentifier: body.account)
-        let page = try await listing.page(appID: app.requireID(), limit: limit, offset: offset, on: request.db)
+        let page = oauthListed
+            ? try await listing.page(appID: app.requireID(), limit: limit, offset: offset, on: request.db) : GrantListing.Page(grants: [], total: 0)
         let ids = try page.grants.map { try $0.requireID() }
         let delegations = try await Delegation.query(on: request.db).filter(\.$grant.$id ~~ ids).all()
         let items = try page.grants.map { grant in
@@ -137,7 +149,19 @@ struct SDKGrantsController: RouteCollection {
                 principalType: grant.user == nil ? "system" : "user",
                 delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.compactMap { $0.$agent.id?.uuidString.lowercased() }.sorted())
         }
-        return try .sdkJSON(ListResponse(grants: items, total: page.total, limit: limit, offset: offset, hasMore: offset + items.count < page.total))
+        var secretItems: [SecretGrantInfo] = []
+        var secretTotal = 0
+        if body.account == nil, body.status.map(SecretGrantListing.statuses.contains) ?? true {
+            let now = request.application.clock.now()
+            let secrets = SecretGrantListing(slug: body.providerID, userSubject: subject, status: body.status, label: body.label, agentID: caller.agentID)
+            let secretPage = try await secrets.page(
+                appID: app.requireID(), now: now, limit: max(0, limit - items.count), offset: max(0, offset - page.total), on: request.db)
+            secretItems = try secretPage.grants.map { try SecretGrantInfo($0.0, secret: $0.1, now: now) }
+            secretTotal = secretPage.total
+        }
+        let all = items.map(AnyItem.oauth) + secretItems.map(AnyItem.secret)
+        let total = page.total + secretTotal
+        return try .sdkJSON(ListResponse(grants: all, total: total, limit: limit, offset: offset, hasMore: offset + all.count < total))
     }
 
     func revoke(request: Request) async throws -> Response {

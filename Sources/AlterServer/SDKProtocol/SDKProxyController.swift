@@ -55,11 +55,11 @@ struct SDKProxyController: RouteCollection {
             if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) { headers["Content-Type"] = "application/json" }
         }
         let url = try Self.url(call.url, adding: raw["query_params"] as? [String: Any])
-        let grant = try await reference.resolve(request)
+        let credential = try await reference.resolveCredential(request)
         let providerCall = ProviderCall(
             method: call.method, url: url, headers: headers, body: body, reference: .init(),
             reason: call.reason.map { String($0.prefix(AuditEvent.maxReasonLength)) })
-        let sent = try await providerCall.send(with: grant, request: request)
+        let sent = try await providerCall.send(with: credential, request: request)
         let bytes = try await sent.upstream.body.collect(upTo: ProxyController.maxBodyBytes)
         var responseHeaders: [String: String] = [:]
         for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {

@@ -17,6 +17,7 @@ struct SDKRoutes: RouteCollection {
         try sdk.register(collection: SDKAuditController())
         try sdk.register(collection: SDKProxyController())
         try sdk.register(collection: SDKAgentsController())
+        try sdk.register(collection: SDKManagedSecretsController())
     }
 }
 

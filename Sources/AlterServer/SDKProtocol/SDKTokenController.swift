@@ -26,6 +26,8 @@ struct SDKTokenController: RouteCollection {
         var scopes: [String]
         var injectionHeader: String
         var injectionFormat: String
+        var additionalInjections: [SecretInjection.ForSDK.Rule]? = nil
+        var additionalCredentials: [String: String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case scopes
@@ -37,6 +39,8 @@ struct SDKTokenController: RouteCollection {
             case expiresAt = "expires_at"
             case injectionHeader = "injection_header"
             case injectionFormat = "injection_format"
+            case additionalInjections = "additional_injections"
+            case additionalCredentials = "additional_credentials"
         }
     }
 
@@ -47,7 +51,12 @@ struct SDKTokenController: RouteCollection {
     func token(request: Request) async throws -> Response {
         let reference = try request.content.decode(SDKGrantReference.self)
         let body = try request.content.decode(TokenRequest.self)
-        let grant = try await reference.resolve(request)
+        let grant: Grant
+        switch try await reference.resolveCredential(request) {
+        case .oauth(let oauth): grant = oauth
+        case .secret(let secretGrant, let secret):
+            return try await secretToken(secretGrant, secret: secret, body: body, request: request)
+        }
         let issued = try await GrantTokens.issue(grant, method: body.request?.method, url: body.request?.url, reason: body.reason, request: request)
         let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
         let injection = provider?.apiAuthorization("{token}") ?? (name: "Authorization", value: "Bearer {token}")
@@ -56,5 +65,18 @@ struct SDKTokenController: RouteCollection {
             accessToken: issued.accessToken, grantID: try grant.publicID(), providerID: grant.provider,
             expiresIn: issued.grant.expiresAt.map { max(0, Int($0.timeIntervalSince(now))) }, expiresAt: issued.grant.expiresAt,
             scopes: issued.grant.scopes.filter { !$0.isEmpty }, injectionHeader: injection.name, injectionFormat: injection.value))
+    }
+
+    /// A managed secret for the SDK's own call: its template's header and format, plus the
+    /// query parameter and extra headers as `additional_injections` (`SecretTokens`).
+    private func secretToken(_ grant: SecretGrant, secret: ManagedSecret, body: TokenRequest, request: Request) async throws -> Response {
+        let issued = try await SecretTokens.issue(grant, secret: secret, method: body.request?.method, url: body.request?.url, reason: body.reason, request: request)
+        let now = request.application.clock.now()
+        return try .sdkJSON(TokenResponse(
+            accessToken: issued.accessToken, grantID: try grant.requireID().uuidString.lowercased(), providerID: secret.slug,
+            expiresIn: grant.expiresAt.map { max(0, Int($0.timeIntervalSince(now))) }, expiresAt: grant.expiresAt, scopes: [],
+            injectionHeader: issued.injectionHeader, injectionFormat: issued.injectionFormat,
+            additionalInjections: issued.additionalInjections.isEmpty ? nil : issued.additionalInjections,
+            additionalCredentials: issued.additionalCredentials.isEmpty ? nil : issued.additionalCredentials))
     }
 }
