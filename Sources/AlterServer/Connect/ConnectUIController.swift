@@ -8,6 +8,7 @@ struct ConnectUIController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         _ = HostedPage.js  // read the pages' script once, at start-up
         routes.get("connect", use: entry)
+        routes.get("connect", "wait", use: wait)
         routes.get("connect", "s", ":session", use: flow)
         routes.get("connect", "s", ":session", "start", use: start)
         routes.post("connect", "s", ":session", "done", use: done)
@@ -45,6 +46,16 @@ struct ConnectUIController: RouteCollection {
         // A second load (or an expired token) reports session_expired to whoever opened it.
         return FinishPage.render(
             session: session, grants: [], error: ConnectSession.expiredError.payload, nonce: nonce, mode: mode, request: request)
+    }
+
+    /// `GET /connect/wait`: where the widget opens its popup when the app's session token is still
+    /// on its way (a promise), so the popup opens in the click's own task and no browser's popup
+    /// blocker loses it; the widget then navigates the popup to `/connect?token…`. It knows no
+    /// session and holds nothing: no script, no cookie, nothing to consume.
+    func wait(request: Request) async throws -> Response {
+        HostedPage().response(
+            title: "Connecting", body: ConnectPages.message("Connecting…", "Opening the sign-in page."),
+            isHTTPS: request.application.alterConfiguration.isHTTPS)
     }
 
     /// `GET /connect/s/{id}`: the picker, the automatic start for a single provider, or the end.
