@@ -2,7 +2,7 @@ import { alterError, serverError } from "./errors";
 import { isFunction, isGrantList, isRelayedEvent, isString, metadataOf } from "./messages";
 import { openPopup } from "./popup";
 import { prefersRedirect, savePending, takePending } from "./redirect";
-import type { AlterConnectStatic, AlterErrorCode, ConnectEventName, HandleRedirectOptions, OpenOptions, TokenSource } from "./types";
+import type { AlterConnectStatic, AlterErrorCode, ConnectEventName, HandleRedirectOptions, OpenOptions } from "./types";
 
 declare const __VERSION__: string;
 
@@ -27,14 +27,11 @@ const validOptions = (o: any, needsToken?: boolean, t = o && o.token) =>
   [o.onError, o.onExit, o.onEvent].every((f) => f == null || isFunction(f));
 
 /**
- * Hands `then` the session token: at once for a string; for a promise, or a function returning
- * one (called here, so the app's fetch starts in the click's task), when it settles. A failure,
- * or anything but a non-empty string, is handed on as a falsy value.
+ * Hands `then` the session token: at once for a string, else when the promise settles. A
+ * failure, or anything but a non-empty string, is handed on as a falsy value.
  */
-const withToken = (source: TokenSource, then: (token?: string | false) => unknown) =>
-  isString(source)
-    ? then(source)
-    : new Promise((r) => r(isFunction(source) ? source() : source)).then((t) => then(isString(t) && t), () => then());
+const withToken = (source: string | PromiseLike<unknown>, then: (token?: string | false) => unknown) =>
+  isString(source) ? then(source) : new Promise((r) => r(source)).then((t) => then(isString(t) && t), () => then());
 
 /**
  * Builds the default export. `scriptURL` says where the bundle was loaded from (the UMD's
@@ -68,7 +65,7 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
      * Follows one flow to exactly one of onSuccess, onError, onExit. A popup opened on the
      * waiting page (a token still to come) is sent to `urlOf(token)` once the token is known.
      */
-    const follow = (o: Partial<OpenOptions>, source: TokenSource, popup?: Window, nonce?: string, urlOf?: (token: string) => string) => {
+    const follow = (o: Partial<OpenOptions>, source: string | PromiseLike<unknown>, popup?: Window, nonce?: string, urlOf?: (token: string) => string) => {
       // One timer at a time: the closed poll, then the result poll (browsers share their ids).
       let timer: any;
       let polls = 0;
@@ -145,7 +142,10 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
     return {
       open(o) {
         if (refused(o, true)) return;
-        const source = o.token;
+        // A function token is called first, so the app's fetch is on its way while the browser
+        // builds the popup window (window.open holds the page for that long: ~100 ms in Chromium).
+        const token = o.token;
+        const source = isFunction(token) ? new Promise<string>((r) => r(token())) : token;
         const nonce = newNonce();
         const redirect = prefersRedirect(w);
         const mode = redirect ? "redirect" : "popup";

@@ -46,11 +46,12 @@ test("a promise token: the popup opens inside open() on the waiting page, then g
   assert.ok(cleanedUp(w, sdk));
 });
 
-test("a function token is called once inside open(), after window.open, so the app's fetch starts in the click", async () => {
+test("a function token is called once inside open(), before window.open, so the app's fetch overlaps the window's creation", async () => {
   const { w, sdk, r } = setup();
   const calls = [];
   sdk.open({ token: () => (calls.push(w.opened.length), Promise.resolve(TOKEN)), ...r });
-  assert.deepEqual(calls, [1], "called synchronously, once, with the popup already open");
+  assert.deepEqual(calls, [0], "called synchronously, once, before the popup");
+  assert.equal(w.opened.length, 1);
   await w.tick(0);
   assert.equal(new URL(w.opened[0].popup.navigations[0]).searchParams.get("token"), TOKEN);
 });
@@ -63,13 +64,14 @@ test("a function returning a string works like a promise of it", async () => {
   assert.equal(new URL(w.opened[0].popup.navigations[0]).searchParams.get("token"), TOKEN);
 });
 
-test("popup blocked with a function token: popup_blocked at once, and the function is not called (nothing minted)", () => {
+test("popup blocked with a function token: popup_blocked at once; the token that arrives later goes nowhere", async () => {
   const { w, sdk, r } = setup();
   w.openBehaviour = null;
-  let called = 0;
-  sdk.open({ token: () => (called++, Promise.resolve(TOKEN)), ...r });
+  sdk.open({ token: () => Promise.resolve(TOKEN), ...r });
   assert.deepEqual(r.calls, [["error", { code: "popup_blocked", message: "Popup blocked" }]]);
-  assert.equal(called, 0);
+  await w.tick(1000);
+  assert.deepEqual(r.calls.length, 1);
+  assert.equal(w.fetches.length, 0);
   assert.ok(cleanedUp(w, sdk));
 });
 
