@@ -78,13 +78,20 @@ class Engine:
         return handle
 
     def main(self) -> Any:
-        """Closes every window but the first and switches to it."""
-        handles = self.windows()
-        for extra in handles[1:]:
-            self.switch(extra)
-            self.close_window()
-        self.switch(handles[0])
-        return handles[0]
+        """Closes every window but the first and switches to it. A popup may be closing itself
+        (the finish page does) while this runs: then its handle is gone, and this tries again."""
+        for attempt in range(5):
+            handles = self.windows()
+            try:
+                for extra in handles[1:]:
+                    self.switch(extra)
+                    self.close_window()
+                self.switch(handles[0])
+                return handles[0]
+            except Exception:
+                if attempt == 4:
+                    raise
+                self.pause(0.3)
 
 
 class PlaywrightChromium(Engine):

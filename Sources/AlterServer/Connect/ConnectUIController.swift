@@ -76,14 +76,7 @@ struct ConnectUIController: RouteCollection {
             notice = code == .oauthDenied ? "Access was not granted at \(name)." : "\(name) reported an error; nothing was connected there."
         }
         try await SessionStore(db: request.db).expireIfDue(session, at: now)
-        if session.status != .pending {
-            let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
-            let page = FinishPage.render(
-                session: session, grants: grants, error: session.error, events: events,
-                nonce: session.nonce, mode: session.mode, request: request)
-            BrowserBinding.clear(for: try session.requireID(), on: page, configuration: request.application.alterConfiguration)
-            return page
-        }
+        if session.status != .pending { return try await Self.finishPage(session, catalog: catalog, events: events, request: request) }
         let sessionID = try session.requireID()
         let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
         let page = HostedPage()
@@ -176,6 +169,20 @@ struct ConnectUIController: RouteCollection {
     }
 
     // MARK: - Helpers
+
+    /// The end of a finished session's flow: the finish page (the result posted to the widget, or
+    /// off to `return_url`) with the binding cookie cleared. Rendered by the flow page and, to save
+    /// the browser a redirect hop, by the OAuth callback that finished the session.
+    static func finishPage(
+        _ session: ConnectSession, catalog: ProviderCatalog, events: [HostedPage.Script.Event], request: Request
+    ) async throws -> Response {
+        let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
+        let page = FinishPage.render(
+            session: session, grants: grants, error: session.error, events: events,
+            nonce: session.nonce, mode: session.mode, request: request)
+        BrowserBinding.clear(for: try session.requireID(), on: page, configuration: request.application.alterConfiguration)
+        return page
+    }
 
     static func startPath(_ sessionID: UUID, provider: String) -> String {
         flowPath(sessionID) + "/start?provider=" + FormEncoding.escape(provider)
