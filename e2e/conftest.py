@@ -312,6 +312,14 @@ def _save_artifacts(request: pytest.FixtureRequest, context: BrowserContext,
         print(f"\ncould not save artifacts to {folder}: {error}")
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    # test_widget_engines.py: which Chromium, Firefox and WebKitGTK the widget was tested in.
+    import sys
+    engines = sys.modules.get("test_widget_engines")
+    for version in getattr(engines, "ENGINE_VERSIONS", []):
+        terminalreporter.write_line(f"browser engine tested: {version}")
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     # Lets fixtures see in teardown whether the test itself failed.

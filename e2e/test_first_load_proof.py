@@ -104,3 +104,17 @@ def test_a_link_opened_on_the_apps_own_origin_without_the_widget_gets_no_handsha
     popup = popup_info.value
     expect(popup.locator("#alter-unproven")).to_be_visible()
     never_reaches_consent(page)
+
+
+def test_a_foreign_page_that_pre_opens_the_waiting_page_and_navigates_it_gets_nowhere(vault, page: Page):
+    # The widget's own trick for a token still to come, played by another site with a forwarded
+    # link: the navigation carries the foreign page as Referer, so the entry refuses it.
+    page.goto(foreign_origin(vault) + "/healthz")
+    with page.expect_popup() as popup_info:
+        page.evaluate("(url) => { window.__w = window.open(url, 'alter-connect', 'popup'); }", f"{vault.url}/connect/wait")
+    popup = popup_info.value
+    popup.wait_for_load_state()
+    expect(popup.locator("h1")).to_have_text("Connecting…")
+    page.evaluate("(url) => window.__w.location.replace(url)", link(vault))
+    expect(popup.locator("h1")).to_have_text("This Connect link was opened from another site")
+    never_reaches_consent(page)

@@ -6,7 +6,6 @@ import type { AlterConnectStatic, AlterErrorCode, ConnectEventName, HandleRedire
 
 declare const __VERSION__: string;
 
-
 type Ending = "onSuccess" | "onError" | "onExit";
 
 /** `origin` of an http(s) URL (with `/sdk/` in its path when `sdkOnly`), else undefined. */
@@ -20,8 +19,19 @@ const originOf = (url: unknown, sdkOnly?: boolean): string | undefined => {
 /** 160 random bits as five 32-bit words in decimal: 22–50 digits, practically always over 40. */
 const newNonce = (): string => crypto.getRandomValues(new Uint32Array(5)).join("");
 
-const validOptions = (o: any, needsToken?: boolean) =>
-  o && isFunction(o.onSuccess) && (!needsToken || (isString(o.token) && o.token)) && [o.onError, o.onExit, o.onEvent].every((f) => f == null || isFunction(f));
+/** A token is a non-empty string, a function or a thenable (see TokenSource); callbacks are functions. */
+const validOptions = (o: any, needsToken?: boolean, t = o && o.token) =>
+  o &&
+  isFunction(o.onSuccess) &&
+  (!needsToken || (t && (isString(t) || isFunction(t.then || t)))) &&
+  [o.onError, o.onExit, o.onEvent].every((f) => f == null || isFunction(f));
+
+/**
+ * Hands `then` the session token: at once for a string, else when the promise settles. A
+ * failure, or anything but a non-empty string, is handed on as a falsy value.
+ */
+const withToken = (source: string | PromiseLike<unknown>, then: (token?: string | false) => unknown) =>
+  isString(source) ? then(source) : new Promise((r) => r(source)).then((t) => then(isString(t) && t), () => then());
 
 /**
  * Builds the default export. `scriptURL` says where the bundle was loaded from (the UMD's
@@ -31,7 +41,7 @@ const validOptions = (o: any, needsToken?: boolean) =>
 export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic => ({
   create(config = {}) {
     const w = window;
-    const origin = config.baseURL != null ? originOf(config.baseURL) : originOf(scriptURL(), true);
+    const origin = originOf(config.baseURL ?? scriptURL(), config.baseURL == null);
     if (!origin) throw Error("AlterConnect: invalid baseURL");
 
     const log = (...args: unknown[]) => config.debug && console.log("[AlterConnect]", ...args);
@@ -39,7 +49,7 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
     // Ends the running flow without a callback; `keepPopup` lets a new open() reuse the window.
     let stop: ((keepPopup?: boolean) => void) | undefined;
 
-    /** Reports an error found before the flow starts: to onError, or thrown when there is none. */
+    /** Reports an error the flow cannot start with: to onError, or thrown when there is none. */
     const reject = (o: any, code: AlterErrorCode) => {
       const error = alterError(code);
       log(code);
@@ -47,15 +57,19 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
       o.onError(error);
     };
 
-    /** Why open() or handleRedirect() must not run, if it must not. */
-    const refusal = (o: any, needsToken?: boolean): AlterErrorCode | "" =>
-      destroyed ? "sdk_destroyed" : validOptions(o, needsToken) ? "" : "invalid_options";
+    /** Whether open() or handleRedirect() must not run (reported as sdk_destroyed or invalid_options). */
+    const refused = (o: any, needsToken?: boolean) =>
+      (destroyed || !validOptions(o, needsToken)) && (reject(o, destroyed ? "sdk_destroyed" : "invalid_options"), true);
 
-    /** Follows one flow to exactly one of onSuccess, onError, onExit. */
-    const follow = (o: Partial<OpenOptions>, token: string, popup?: Window, nonce?: string) => {
+    /**
+     * Follows one flow to exactly one of onSuccess, onError, onExit. A popup opened on the
+     * waiting page (a token still to come) is sent to `urlOf(token)` once the token is known.
+     */
+    const follow = (o: Partial<OpenOptions>, source: string | PromiseLike<unknown>, popup?: Window, nonce?: string, urlOf?: (token: string) => string) => {
       // One timer at a time: the closed poll, then the result poll (browsers share their ids).
       let timer: any;
       let polls = 0;
+      let token: string | false | undefined;
 
       const emit = (name: ConnectEventName, metadata?: unknown) => {
         log(name);
@@ -66,7 +80,7 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
         stop = undefined;
         w.removeEventListener("message", onMessage);
         w.clearTimeout(timer);
-        if (popup && !keepPopup) popup.close();
+        popup && !keepPopup && popup.close();
       };
       const end = (ending: Ending, arg?: unknown) => {
         const callback = o[ending] as ((arg?: unknown) => void) | undefined;
@@ -82,21 +96,24 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
         // serverError(undefined) is invalid_response: a result needs an error or valid grants.
         r.error || !isGrantList(r.grants) ? end("onError", serverError(r.error)) : end("onSuccess", r.grants);
       // Protocol §4: asked when the popup reads closed without a result, and on the return page.
-      const askServer = () =>
-        w
-          .fetch(origin + "/v1/connect/sessions/result", { headers: { Authorization: "Bearer " + token } })
-          .then((response) => response.json())
-          .then(
-            (r) =>
-              stop == cleanup &&
-              // A provider page sent COOP: `closed` reads true while the popup is still open.
-              ((r = r || {}).status != "pending"
-                ? settle(r)
-                : r.oauth_in_progress && polls++ < 600 // Protocol §4: while OAuth is in progress, for at most 10 minutes
-                  ? (timer = w.setTimeout(askServer, 1000))
-                  : end("onExit")),
-            () => end("onExit"),
-          );
+      // Closed before its token arrived, the popup never reached the Connect UI: the user left.
+      const askServer = (): unknown =>
+        token
+          ? w
+              .fetch(origin + "/v1/connect/sessions/result", { headers: { Authorization: "Bearer " + token } })
+              .then((response) => response.json())
+              .then(
+                (r) =>
+                  stop == cleanup &&
+                  // A provider page sent COOP: `closed` reads true while the popup is still open.
+                  ((r = r || {}).status != "pending"
+                    ? settle(r)
+                    : r.oauth_in_progress && polls++ < 600 // Protocol §4: while OAuth is in progress, for at most 10 minutes
+                      ? (timer = w.setTimeout(askServer, 1000))
+                      : end("onExit")),
+                () => end("onExit"),
+              )
+          : end("onExit");
       const onMessage = (e: MessageEvent) => {
         const d = e.data;
         if (e.origin !== origin || e.source !== popup || !d || d.nonce !== nonce) return;
@@ -108,45 +125,50 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
       };
 
       stop = cleanup;
-      if (!popup) return askServer();
-      w.addEventListener("message", onMessage);
-      timer = w.setInterval(() => {
-        if (!popup.closed) return;
-        w.clearTimeout(timer);
-        askServer();
-      }, 500);
-      emit("OPEN");
+      if (popup) {
+        w.addEventListener("message", onMessage);
+        timer = w.setInterval(() => popup.closed && (w.clearTimeout(timer), askServer()), 500);
+        emit("OPEN");
+      }
+      withToken(source, (t) =>
+        !t
+          ? end("onError", alterError("invalid_token"))
+          : stop == cleanup && ((token = t), popup ? isString(source) || popup.location.replace(urlOf!(t)) : askServer()),
+      );
     };
 
     const close = () => stop && stop();
 
     return {
       open(o) {
-        const refused = refusal(o, true);
-        if (refused) return reject(o, refused);
+        if (refused(o, true)) return;
+        // A function token is called first, so the app's fetch is on its way while the browser
+        // builds the popup window (window.open holds the page for that long: ~100 ms in Chromium).
+        const token = o.token;
+        const source = isFunction(token) ? new Promise<string>((r) => r(token())) : token;
         const nonce = newNonce();
         const redirect = prefersRedirect(w);
         const mode = redirect ? "redirect" : "popup";
-        let url: string;
-        try {
-          url = new URL("/connect?" + new URLSearchParams({ token: o.token, nonce, mode }), origin).href;
-        } catch {
-          return reject(o, "invalid_oauth_url");
-        }
+        // `origin` is a URL's origin (create() checked it): this is the Connect URL's href.
+        const urlOf = (token: string) => origin + "/connect?" + new URLSearchParams({ token, nonce, mode });
         stop && stop(!redirect);
         log(mode);
         if (redirect) {
-          try {
-            savePending(w, o.token);
-          } catch {
-            return reject(o, "redirect_error");
-          }
-          return w.location.assign(url);
+          return withToken(source, (token) => {
+            if (!token) return reject(o, "invalid_token");
+            try {
+              savePending(w, token);
+            } catch {
+              return reject(o, "redirect_error");
+            }
+            w.location.assign(urlOf(token));
+          });
         }
-        // No await, promise or microtask before this call: it must stay in the click's task.
-        const popup = openPopup(w, url);
+        // No await, promise or microtask before this call: it must stay in the click's task. A
+        // token still to come opens the vault's waiting page now; follow() moves the popup on.
+        const popup = openPopup(w, isString(source) ? urlOf(source) : origin + "/connect/wait");
         if (!popup) return reject(o, "popup_blocked");
-        follow(o, o.token, popup, nonce);
+        follow(o, source, popup, nonce, urlOf);
       },
       close,
       destroy() {
@@ -156,17 +178,11 @@ export const makeAlterConnect = (scriptURL: () => unknown): AlterConnectStatic =
       isOpen: () => !!stop,
       getVersion: () => __VERSION__,
       handleRedirect(o: HandleRedirectOptions) {
-        const refused = refusal(o);
-        if (refused) reject(o, refused);
-        else {
-          const token = takePending(w);
-          if (token) {
-            close();
-            follow(o, token);
-            return true;
-          }
-        }
-        return false;
+        let token: string | null | undefined;
+        if (refused(o) || !(token = takePending(w))) return false;
+        close();
+        follow(o, token);
+        return true;
       },
     };
   },

@@ -17,4 +17,5 @@ export type {
   HandleRedirectOptions,
   OpenOptions,
   Provider,
+  TokenSource,
 } from "./types";

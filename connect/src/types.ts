@@ -55,10 +55,18 @@ export interface AlterError {
 /** Names passed to `onEvent`, in the order they can occur. */
 export type ConnectEventName = "OPEN" | "PROVIDER_SELECTED" | "OAUTH_STARTED" | "OAUTH_COMPLETE" | "OAUTH_ERROR" | "EXIT";
 
+/**
+ * A session token minted by the backend (`POST /v1/connect/sessions`, single use), a promise of
+ * one, or a function returning either (called once, inside `open()`). With a promise or a
+ * function the popup opens at once, in the click's task, on the vault's "Connecting…" page and
+ * moves on when the token arrives: no browser's popup blocker loses it to the wait.
+ */
+export type TokenSource = string | PromiseLike<string> | (() => string | PromiseLike<string>);
+
 /** The argument to `open()`. */
 export interface OpenOptions {
-  /** Session token minted by the backend (`POST /v1/connect/sessions`). Single use. */
-  token: string;
+  /** The session token, or a promise of it: see {@link TokenSource}. A promise that fails, or gives no string, ends in `onError` `invalid_token`. */
+  token: TokenSource;
   /** The flow finished: one grant per provider authorized. */
   onSuccess: (grants: Grant[]) => void;
   /** The user closed the popup without finishing. Not fired on the redirect flow. */

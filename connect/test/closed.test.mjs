@@ -48,7 +48,7 @@ test("the popup closed after finishing but its message was lost: the endpoint's 
 
 test("the endpoint's completed grants are validated too", async () => {
   const { w, r, popup } = setup();
-  w.responses.push({ status: "completed", grants: [grant({ scopes: null })] });
+  w.responses.push({ status: "completed", grants: [grant({ grant_id: null })] });
   popup.closed = true;
   await w.tick(500);
   assert.equal(r.terminal()[0][1].code, "invalid_response");

@@ -50,10 +50,13 @@ export function fakeWindow({ width = 1280, height = 800, coarse = false, screen 
     listeners,
     timers,
 
-    matchMedia: (query) => ({ matches: query === "(pointer: coarse)" && coarse }),
+    matchMedia: (query) => ({ matches: query === "(pointer:coarse)" && coarse }),
     open(url, name, features) {
       const popup = w.openBehaviour === null ? null : { closed: w.openBehaviour === "closed", closeCalls: 0, messages: [] };
       if (popup) popup.close = () => ((popup.closed = true), popup.closeCalls++);
+      /** Where the widget navigated the popup later (location.replace): a token that arrived after open(). */
+      if (popup) popup.navigations = [];
+      if (popup) popup.location = { replace: (to) => popup.navigations.push(to) };
       /** What the widget posted to the popup: {data, targetOrigin}. */
       if (popup) popup.postMessage = (data, targetOrigin) => popup.messages.push({ data, targetOrigin });
       w.opened.push({ url, name, features, popup });

@@ -9,6 +9,7 @@ import AlterConnect, {
   type Grant,
   type OpenOptions,
   type Provider,
+  type TokenSource,
 } from "../dist/index";
 
 const config: AlterConnectConfig = { debug: true, baseURL: "http://localhost:4000" };
@@ -49,6 +50,16 @@ const seedStyle: OpenOptions = {
 };
 sdk.open(seedStyle);
 
+// The recommended call: a token still to come, so the popup opens in the click's own task.
+sdk.open({
+  token: fetch("/api/connect-session").then((r) => r.json()).then((s: { sessionToken: string }) => s.sessionToken),
+  onSuccess: (grants) => grants[0].grant_id,
+});
+sdk.open({ token: () => Promise.resolve("cs_x"), onSuccess() {} });
+sdk.open({ token: () => "cs_x", onSuccess() {} });
+const source: TokenSource = Promise.resolve("cs_x");
+console.log(source);
+
 const isOpen: boolean = sdk.isOpen();
 const version: string = sdk.getVersion();
 const pending: boolean = sdk.handleRedirect({ onSuccess: (grants) => grants.map((g) => g.grant_id) });
@@ -72,8 +83,12 @@ sdk.open({ onSuccess() {} });
 sdk.open({ token: "cs_x" });
 // @ts-expect-error open() needs options
 sdk.open();
-// @ts-expect-error the token is a string
+// @ts-expect-error the token is a string, a promise of one or a function returning either
 sdk.open({ token: 42, onSuccess() {} });
+// @ts-expect-error a promise of something else than a string
+sdk.open({ token: Promise.resolve(42), onSuccess() {} });
+// @ts-expect-error a function returning something else than a string
+sdk.open({ token: () => ({ sessionToken: "cs_x" }), onSuccess() {} });
 // @ts-expect-error unknown options are typos
 sdk.open({ token: "cs_x", onSuccess() {}, onClose() {} });
 // @ts-expect-error onSuccess receives Grant[], not one Grant

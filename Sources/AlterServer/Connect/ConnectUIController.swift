@@ -8,6 +8,7 @@ struct ConnectUIController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         _ = HostedPage.js  // read the pages' script once, at start-up
         routes.get("connect", use: entry)
+        routes.get("connect", "wait", use: wait)
         routes.get("connect", "s", ":session", use: flow)
         routes.get("connect", "s", ":session", "start", use: start)
         routes.post("connect", "s", ":session", "done", use: done)
@@ -47,6 +48,16 @@ struct ConnectUIController: RouteCollection {
             session: session, grants: [], error: ConnectSession.expiredError.payload, nonce: nonce, mode: mode, request: request)
     }
 
+    /// `GET /connect/wait`: where the widget opens its popup when the app's session token is still
+    /// on its way (a promise), so the popup opens in the click's own task and no browser's popup
+    /// blocker loses it; the widget then navigates the popup to `/connect?token…`. It knows no
+    /// session and holds nothing: no script, no cookie, nothing to consume.
+    func wait(request: Request) async throws -> Response {
+        HostedPage().response(
+            title: "Connecting", body: ConnectPages.message("Connecting…", "Opening the sign-in page."),
+            isHTTPS: request.application.alterConfiguration.isHTTPS)
+    }
+
     /// `GET /connect/s/{id}`: the picker, the automatic start for a single provider, or the end.
     func flow(request: Request) async throws -> Response {
         let (session, now) = try await Self.boundSession(request)
@@ -65,14 +76,7 @@ struct ConnectUIController: RouteCollection {
             notice = code == .oauthDenied ? "Access was not granted at \(name)." : "\(name) reported an error; nothing was connected there."
         }
         try await SessionStore(db: request.db).expireIfDue(session, at: now)
-        if session.status != .pending {
-            let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
-            let page = FinishPage.render(
-                session: session, grants: grants, error: session.error, events: events,
-                nonce: session.nonce, mode: session.mode, request: request)
-            BrowserBinding.clear(for: try session.requireID(), on: page, configuration: request.application.alterConfiguration)
-            return page
-        }
+        if session.status != .pending { return try await Self.finishPage(session, catalog: catalog, events: events, request: request) }
         let sessionID = try session.requireID()
         let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
         let page = HostedPage()
@@ -166,6 +170,20 @@ struct ConnectUIController: RouteCollection {
     }
 
     // MARK: - Helpers
+
+    /// The end of a finished session's flow: the finish page (the result posted to the widget, or
+    /// off to `return_url`) with the binding cookie cleared. Rendered by the flow page and, to save
+    /// the browser a redirect hop, by the OAuth callback that finished the session.
+    static func finishPage(
+        _ session: ConnectSession, catalog: ProviderCatalog, events: [HostedPage.Script.Event], request: Request
+    ) async throws -> Response {
+        let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
+        let page = FinishPage.render(
+            session: session, grants: grants, error: session.error, events: events,
+            nonce: session.nonce, mode: session.mode, request: request)
+        BrowserBinding.clear(for: try session.requireID(), on: page, configuration: request.application.alterConfiguration)
+        return page
+    }
 
     static func startPath(_ sessionID: UUID, provider: String) -> String {
         flowPath(sessionID) + "/start?provider=" + FormEncoding.escape(provider)

@@ -142,6 +142,12 @@ struct OAuthCallbackController: RouteCollection {
         if Set(session.allowedProviders).isSubset(of: connected) {
             _ = try await store.complete(session, at: now)
         }
+        // Finished (the last provider, or a race already ended it): the finish page at once,
+        // without the redirect hop through the flow page (issue 13, speed).
+        if session.status != .pending {
+            return try await ConnectUIController.finishPage(
+                session, catalog: catalog, events: [.init(name: "OAUTH_COMPLETE", metadata: ["provider": attempt.provider])], request: request)
+        }
         return flow
     }
 

@@ -6,9 +6,10 @@ import NIOFoundationCompat
 import NIOHTTP1
 import Vapor
 
-/// A tiny stand-in for a customer's web app: a page with a Connect button wired exactly as
-/// the seeds' vanilla example, and a backend endpoint that mints sessions with the app key
-/// over HTTP, as any backend would.
+/// A tiny stand-in for a customer's web app: a page with a Connect button wired as the widget's
+/// README recommends (`open()` in the click with the token still to come, and a retry button
+/// for a blocked popup), and a backend endpoint that mints sessions with the app key over HTTP,
+/// as any backend would.
 enum DemoApp {
     static func configure(_ demo: Application, vaultURL: String, appKey: String, client: HTTPClient) {
         demo.middleware = Middlewares()
@@ -60,6 +61,7 @@ enum DemoApp {
             <p>This page plays the part of your web app, on its own origin. Its backend mints a Connect session with its app key; the button opens the vault's Connect UI with the widget.</p>
             <p><label><input type="checkbox" id="both"> Offer both sandbox providers (picker)</label></p>
             <p><button id="connect" type="button">Connect</button></p>
+            <p id="blocked" hidden>Your browser blocked the Connect window. <button id="retry" type="button">Open it</button></p>
             <p id="exit" hidden>The Connect window was closed without connecting.</p>
             <p>Error: <code id="error"></code></p>
             <p>Events: <span id="events"></span></p>
@@ -72,18 +74,22 @@ enum DemoApp {
             const $ = (id) => document.getElementById(id);
             const events = [];
             const onSuccess = (grants) => { $("grants").textContent = JSON.stringify(grants, null, 2); };
-            const onError = (error) => { $("error").textContent = error.code; };
+            const onError = (error) => {
+              $("error").textContent = error.code;
+              // A blocked popup never used its token: the person's next click opens it (#retry).
+              $("blocked").hidden = error.code !== "popup_blocked";
+            };
             const onExit = () => { $("exit").hidden = false; };
             const onEvent = (name) => { events.push(name); $("events").textContent = events.join(","); };
             alterConnect.handleRedirect({ onSuccess, onError });
-            $("connect").addEventListener("click", () => {
-              // As the seeds say: a synchronous .then() chain, so open() runs in the click's task chain.
-              fetch("/api/connect-session" + ($("both").checked ? "?providers=sandbox,sandbox-mail" : ""))
-                .then((r) => r.json())
-                .then(({ sessionToken }) => {
-                  alterConnect.open({ token: sessionToken, onSuccess, onError, onExit, onEvent });
-                });
-            });
+            // The recommended pattern: open() at once in the click, with the token still to come.
+            // The widget opens the popup in the click's task and calls mint() right after.
+            const mint = () => fetch("/api/connect-session" + ($("both").checked ? "?providers=sandbox,sandbox-mail" : ""))
+              .then((r) => r.json())
+              .then(({ sessionToken }) => sessionToken);
+            const options = { token: mint, onSuccess, onError, onExit, onEvent };
+            $("connect").addEventListener("click", () => alterConnect.open(options));
+            $("retry").addEventListener("click", () => { $("blocked").hidden = true; alterConnect.open(options); });
             </script>
             </body></html>
             """
