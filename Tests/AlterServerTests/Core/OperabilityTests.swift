@@ -64,6 +64,22 @@ struct OperabilityTests {
         }
     }
 
+    @Test("a known path asked with another method answers 405 with Allow; an unknown path 404; an unknown query parameter 400")
+    func methodNotAllowed() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let auth = [("Authorization", "Bearer \(seeded.key)")]
+            let patched = try await browser.send(.PATCH, "/v1/grants/\(UUID().uuidString.lowercased())", headers: auth, body: nil)
+            #expect(patched.status == 405)
+            #expect(patched.headers.first(name: .allow) == "DELETE, GET, HEAD")
+            #expect((patched.json["error"] as? [String: Any])?["code"] as? String == "invalid_request")
+            let missing = try await browser.send(.PATCH, "/v1/nothing-here", headers: auth, body: nil)
+            #expect(missing.status == 404)
+            let typo = try await browser.get("/v1/grants?provder=sandbox", headers: auth)
+            #expect(typo.status == 400)
+        }
+    }
+
     @Test("GET /metrics does not exist without ALTER_METRICS_TOKEN")
     func metricsOff() async throws {
         try await withRunningApp { _, browser in
