@@ -135,8 +135,16 @@ struct APIErrorMiddleware: AsyncMiddleware {
     /// The error response for any thrown error; a route that must add headers to its
     /// errors (the result endpoint's CORS) renders through this too.
     static func response(for error: any Error, request: Request) throws -> Response {
-        let apiError = apiError(for: error, request: request)
+        var apiError = apiError(for: error, request: request)
+        var allowed: [String] = []
+        if error is RouteNotFound {
+            allowed = RouteMethods.allowed(at: request.url.path, in: request.application.routes)
+            if !allowed.isEmpty {
+                apiError = APIError(vapor: Abort(.methodNotAllowed, reason: "\(request.method.rawValue) is not served here; use \(allowed.joined(separator: ", "))."))
+            }
+        }
         let response = Response(status: apiError.status)
+        if !allowed.isEmpty { response.headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", ")) }
         response.headers.cacheControl = .init(noStore: true)
         response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
         try response.content.encode(

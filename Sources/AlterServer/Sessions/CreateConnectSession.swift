@@ -71,7 +71,8 @@ enum ConnectSessionRules {
             }
         }
         if let metadata = request.metadata {
-            guard metadata.count <= 16, metadata.allSatisfy({ (1...64).contains($0.key.count) && $0.value.count <= 512 }) else {
+            // Lengths in Unicode scalars, as JSON Schema's maxLength (the OpenAPI description) counts them.
+            guard metadata.count <= 16, metadata.allSatisfy({ (1...64).contains($0.key.unicodeScalars.count) && $0.value.unicodeScalars.count <= 512 }) else {
                 throw APIError.invalidRequest("metadata may hold at most 16 entries, with keys of 1–64 and values of at most 512 characters.")
             }
         }
