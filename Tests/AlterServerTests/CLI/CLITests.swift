@@ -20,10 +20,12 @@ struct AlterProcess {
 
     func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    func run(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
+        let stdin = Pipe()
+        process.standardInput = stdin
         var environment = ProcessInfo.processInfo.environment
         environment["ALTER_DATA_DIR"] = dataDirectory
         environment["DATABASE_URL"] = nil
@@ -35,6 +37,8 @@ struct AlterProcess {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
         let output = out.fileHandleForReading.readDataToEndOfFile()
         let error = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
