@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / ".artifacts"
 CHROMIUM = os.environ.get("ALTER_E2E_CHROMIUM", "/usr/bin/chromium")
 START_TIMEOUT_S = 60.0
+METRICS_TOKEN = "e2e-metrics-token-0123456789"
 
 
 def free_port() -> int:
@@ -68,6 +69,8 @@ def alter_env(data_dir: Path, public_url: str) -> dict[str, str]:
     env.setdefault("ALTER_REFRESH_WAIT_SECONDS", "2")
     # `alter demo` serves the sandbox providers; the CLI run beside it must know them too.
     env["ALTER_SANDBOX"] = "1"
+    # GET /metrics exists only with a token (docs/operations.md); the metrics test scrapes it.
+    env.setdefault("ALTER_METRICS_TOKEN", METRICS_TOKEN)
     return env
 
 

@@ -8,6 +8,7 @@ import Vapor
 /// The one wiring place: databases, migrations, services and routes for a configuration.
 public func configure(_ app: Application, with configuration: AlterConfiguration) async throws {
     app.alterConfiguration = configuration
+    AlterMetrics.bootstrap()
     // Vapor's trace output prints raw request heads: app keys, session tokens, OAuth codes.
     // Debug is as verbose as the server gets.
     if app.logger.logLevel < .debug { app.logger.logLevel = .debug }
@@ -16,6 +17,8 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     // The default server header and request logging stay; URLs of /connect carry a token
     // only until the first redirect, and RequestRedactionMiddleware keeps it out of logs.
     app.middleware = Middlewares()
+    // First, so every response (errors, 404s, pages) carries X-Request-ID and every later log line the id.
+    app.middleware.use(RequestIDMiddleware(trustedPeers: configuration.trustedProxies))
     let inFlight = InFlightRequests()
     app.middleware.use(inFlight)
     app.middleware.use(RequestRedactionMiddleware())

@@ -8,6 +8,9 @@ func routes(_ app: Application) throws {
         response.headers.cacheControl = .init(noStore: true)
         return response
     }
+    try app.register(collection: ReadinessController())
+    if let token = app.alterConfiguration.metricsToken { try app.register(collection: MetricsController(token: token)) }
+    try app.register(collection: APIDescriptionController())
     try app.register(collection: ConnectSessionController())
     try app.register(collection: WidgetController())
     try app.register(collection: SessionResultController())

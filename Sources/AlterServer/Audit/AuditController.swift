@@ -36,8 +36,13 @@ struct AuditController: RouteCollection {
 
     func list(request: Request) async throws -> Page {
         let app = try request.authenticatedApp.app
+        try request.refuseUnknownQueryParameters(["grant_id", "limit"])
         await request.application.auditLog.flush()
-        let limit = min(max(request.query[Int.self, at: "limit"] ?? 100, 1), 1000)
+        var limit = 100
+        if let raw = request.query[String.self, at: "limit"] {
+            guard let parsed = Int(raw), (1...1000).contains(parsed) else { throw APIError.invalidRequest("limit must be an integer from 1 to 1000.") }
+            limit = parsed
+        }
         var query = AuditEvent.query(on: request.db).filter(\.$app.$id == (try app.requireID()))
         if let raw = request.query[String.self, at: "grant_id"] {
             guard let grantID = UUID(uuidString: raw) else { throw APIError.invalidRequest("grant_id is not a grant id.") }

@@ -11,6 +11,8 @@ import Vapor
 actor AuditLog {
     private var pending: [AuditEvent] = []
     private var timer: Task<Void, Never>?
+    /// When the oldest pending entry was recorded (the flush-lag metric).
+    private var oldestPending: ContinuousClock.Instant?
     private let database: @Sendable () -> (any Database)?
     private let logger: Logger
     let delay: Duration
@@ -22,6 +24,7 @@ actor AuditLog {
     }
 
     func record(_ event: AuditEvent) {
+        if pending.isEmpty { oldestPending = .now }
         pending.append(event)
         if timer == nil {
             timer = Task { [delay] in
@@ -34,11 +37,13 @@ actor AuditLog {
     func flush() async {
         timer = nil
         let batch = pending
+        let oldest = oldestPending ?? .now
         pending = []
         guard !batch.isEmpty else { return }
         do {
             guard let db = database() else { throw ConfigurationError("the database is closed") }
             try await batch.create(on: db)
+            AlterMetrics.auditFlushed(lag: .now - oldest, events: batch.count)
         } catch {
             logger.error("audit entries could not be written", metadata: ["count": "\(batch.count)", "type": "\(type(of: error))"])
         }

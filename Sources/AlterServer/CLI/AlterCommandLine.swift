@@ -12,7 +12,11 @@ public enum AlterCommandLine {
     public static func run(arguments: [String]) async -> Int32 {
         var environment = Environment(name: AlterConfiguration.environmentName(), arguments: arguments)
         // `--log <level>` or LOG_LEVEL; Vapor's default for production is `notice`.
-        try? LoggingSystem.bootstrap(from: &environment)
+        if AlterConfiguration.logFormat() == .json {
+            try? LoggingSystem.bootstrap(from: &environment) { level in { label in JSONLogHandler(label: label, level: level) } }
+        } else {
+            try? LoggingSystem.bootstrap(from: &environment)
+        }
         let app: Application
         do {
             app = try await Application.make(environment)
@@ -22,10 +26,21 @@ public enum AlterCommandLine {
         }
         var status: Int32 = 0
         do {
-            let configuration = try AlterConfiguration()
-            try await configure(app, with: configuration)
+            var configuration = try AlterConfiguration()
             let command = arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "serve"
-            if storageCommands.contains(command), !arguments.contains("--help"), !arguments.contains("-h") {
+            if arguments.contains("--help") || arguments.contains("-h") {
+                // Help only lists commands: no database, no key file, no background work.
+                app.alterConfiguration = configuration
+                registerCommands(app)
+                try await app.execute()
+                try? await app.asyncShutdown()
+                return 0
+            }
+            // Only a serving process delivers webhooks, and only after its tables exist (a CLI
+            // command's app boots too; `demo` turns delivery on for the vault it starts).
+            configuration.deliversWebhooks = configuration.deliversWebhooks && command == "serve"
+            try await configure(app, with: configuration)
+            if storageCommands.contains(command) {
                 try await prepareStorage(app)
             }
             try await app.execute()

@@ -3,7 +3,7 @@ import Vapor
 
 /// The one error type of the HTTP API: a stable wire `code`, a message safe to show,
 /// optional `details`, and the HTTP status, which belongs to the code. `APIErrorMiddleware` renders it as
-/// `{"error": {"code", "message", "details"?}}`.
+/// `{"error": {"code", "message", "details"?, "request_id"}}`.
 struct APIError: Error, Sendable, CustomStringConvertible {
     /// Stable, machine-readable error codes (the raw values are the wire codes).
     enum Code: String, Sendable, Codable, CaseIterable {
@@ -111,6 +111,13 @@ struct APIErrorBody: Content {
         let code: String
         let message: String
         let details: [String: String]?
+        /// The response's `X-Request-ID`, on error responses (pages and result reads omit it).
+        var requestID: String? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case code, message, details
+            case requestID = "request_id"
+        }
     }
     let error: Payload
 }
@@ -129,12 +136,20 @@ struct APIErrorMiddleware: AsyncMiddleware {
     /// The error response for any thrown error; a route that must add headers to its
     /// errors (the result endpoint's CORS) renders through this too.
     static func response(for error: any Error, request: Request) throws -> Response {
-        let apiError = apiError(for: error, request: request)
+        var apiError = apiError(for: error, request: request)
+        var allowed: [String] = []
+        if error is RouteNotFound {
+            allowed = RouteMethods.allowed(at: request.url.path, in: request.application.routes)
+            if !allowed.isEmpty {
+                apiError = APIError(vapor: Abort(.methodNotAllowed, reason: "\(request.method.rawValue) is not served here; use \(allowed.joined(separator: ", "))."))
+            }
+        }
         let response = Response(status: apiError.status)
+        if !allowed.isEmpty { response.headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", ")) }
         response.headers.cacheControl = .init(noStore: true)
         response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
         try response.content.encode(
-            APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details)))
+            APIErrorBody(error: .init(code: apiError.code.rawValue, message: apiError.message, details: apiError.details, requestID: request.requestID)))
         return response
     }
 

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOCore
 import Vapor
 
 /// Everything the server needs to know about its surroundings, read once at start-up.
@@ -39,6 +40,12 @@ public struct AlterConfiguration: Sendable {
     public var refreshWaitLimit: TimeInterval = 10
     /// False when `publicURL` was derived from the port (then `demo --port` may change it).
     public var publicURLIsExplicit: Bool
+    /// Peers (IP addresses) whose `X-Request-ID` is kept (`ALTER_TRUSTED_PROXIES`, comma-separated;
+    /// default: loopback, where a reverse proxy on the same host connects from; empty: none).
+    public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
+    /// The bearer token `GET /metrics` requires (`ALTER_METRICS_TOKEN`, at least 16 characters);
+    /// nil turns `/metrics` off (404).
+    public var metricsToken: String?
 
     public init(
         publicURL: String,
@@ -100,6 +107,19 @@ public struct AlterConfiguration: Sendable {
             }
             refreshWaitLimit = seconds
         }
+        if let raw = environment["ALTER_TRUSTED_PROXIES"] {
+            let peers = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard peers.allSatisfy({ (try? SocketAddress(ipAddress: $0, port: 0)) != nil }) else {
+                throw ConfigurationError("ALTER_TRUSTED_PROXIES takes IP addresses, comma-separated, like 127.0.0.1,10.0.0.5")
+            }
+            trustedProxies = Set(peers)
+        }
+        if let token = environment["ALTER_METRICS_TOKEN"] {
+            guard token.count >= 16, token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw ConfigurationError("ALTER_METRICS_TOKEN must be at least 16 printable characters")
+            }
+            metricsToken = token
+        }
         if let hosts = environment["ALTER_SANDBOX_API_HOSTS"] {
             sandboxExtraAPIHosts = try hosts.split(separator: ",").map { raw in
                 guard let origin = try? AllowedOrigin(parsing: String(raw)), AllowedOrigin.isLoopback(origin.host) else {
@@ -113,6 +133,14 @@ public struct AlterConfiguration: Sendable {
     /// Vapor's environment name: `ALTER_ENV`, else `production`.
     public static func environmentName(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         environment["ALTER_ENV"] ?? "production"
+    }
+
+    public enum LogFormat: String, Sendable { case text, json }
+
+    /// `LOG_FORMAT`: `text` (the default, Vapor's console lines) or `json` (one object a line).
+    /// Read before the configuration, because logging is set up first.
+    public static func logFormat(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> LogFormat {
+        LogFormat(rawValue: environment["LOG_FORMAT"]?.lowercased() ?? "") ?? .text
     }
 
     /// True when the public URL is served over TLS (cookies are then marked `Secure`).

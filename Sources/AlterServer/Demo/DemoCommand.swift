@@ -24,6 +24,8 @@ struct DemoCommand: AsyncCommand {
             if !configuration.publicURLIsExplicit { configuration.publicURL = "http://localhost:\(port)" }
         }
         configuration.sandboxEnabled = true
+        // The command line turns delivery off for every command but `serve`; this vault serves.
+        configuration.deliversWebhooks = true
         let demoPort = signature.demoPort ?? configuration.port + 1
         let demoOrigin = "http://localhost:\(demoPort)"
 

@@ -30,6 +30,7 @@ struct GrantsController: RouteCollection {
 
     func list(request: Request) async throws -> List {
         let app = try request.authenticatedApp.app
+        try request.refuseUnknownQueryParameters(["provider", "user", "agent"])
         var delegatedTo: Agent?
         if let reference = request.query[String.self, at: "agent"] {
             // An unknown agent has no delegations: an empty list, not an error.

@@ -62,14 +62,14 @@ struct ProviderCall {
         let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
-        var upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), request: request)
+        var upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), provider: provider, request: request)
         if upstream.status == .unauthorized, current.sealedRefreshToken != nil {
             // The provider refused the token early (revoked, clock skew): refresh once and retry.
             _ = try? await upstream.body.collect(upTo: 64 * 1024)
             let refreshed = try await coordinator.accessToken(for: current, rejected: token)
             if refreshed.token != token {
                 (token, current) = refreshed
-                upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), request: request)
+                upstream = try await Self.send(method, target, headers: forwarded, body: body, authorization: provider.apiAuthorization(token), provider: provider, request: request)
             }
         }
         let event = AuditEvent(
@@ -108,18 +108,23 @@ struct ProviderCall {
 
     static func send(
         _ method: String, _ target: ProxyTarget, headers: [(String, String)], body: ByteBuffer?,
-        authorization: (name: String, value: String), request: Request
+        authorization: (name: String, value: String), provider: CatalogProvider, request: Request
     ) async throws -> HTTPClientResponse {
         var upstream = HTTPClientRequest(url: target.url)
         upstream.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { upstream.headers.add(name: name, value: value) }
         upstream.headers.replaceOrAdd(name: authorization.name, value: authorization.value)
         if let body { upstream.body = .bytes(body) }
+        let started = ContinuousClock.now
         do {
-            return try await request.application.providerHTTP.execute(upstream, timeout: upstreamTimeout)
+            let response = try await request.application.providerHTTP.execute(upstream, timeout: upstreamTimeout)
+            AlterMetrics.upstreamCall(provider: provider.id, custom: provider.isCustom, duration: ContinuousClock.now - started)
+            return response
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            AlterMetrics.upstreamError(provider: provider.id, custom: provider.isCustom, .timeout)
             throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
         } catch {
+            AlterMetrics.upstreamError(provider: provider.id, custom: provider.isCustom, .unreachable)
             throw APIError(.upstreamUnreachable, "The provider API could not be reached.")
         }
     }

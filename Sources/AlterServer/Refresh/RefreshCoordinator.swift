@@ -107,14 +107,17 @@ struct RefreshCoordinator {
                     if !tokens.variables.isEmpty { grant.variables = (grant.variables ?? [:]).merging(tokens.variables) { $1 } }
                     try await grant.save(on: tx)
                     try await audit(200, tx)
+                    AlterMetrics.refresh(.ok)
                     return .fresh
                 }
             } catch let error as ProviderError where error.isTransient {
                 try await audit(503, tx)
+                AlterMetrics.refresh(.failed)
                 return .transient(error.error)
             } catch let error as ProviderError {
                 // The stored refresh token is the one we just used (we read it under the lock),
                 // so the provider really refused it: the grant needs the user again.
+                AlterMetrics.refresh(.revoked)
                 application.logger.notice("refresh refused", metadata: ["provider": .string(grant.provider), "error": .string(error.error)])
                 return try await tx.transaction { tx in
                     grant.status = .error

@@ -85,11 +85,12 @@ enum WireValue: Encodable, Sendable, Equatable {
 }
 
 /// Every `/sdk/*` response: errors in the SDK's envelope, and the headers the SDK reads:
-/// `X-Request-ID` (the caller's if it sent a sane one), `X-Alter-Actor-ID` (the principal:
-/// the agent of an agent key, else the app) and `X-Alter-Key-Deprecated` for a deprecated key.
+/// `X-Request-ID` (`RequestIDMiddleware`'s), `X-Alter-Actor-ID` (the principal: the agent
+/// of an agent key, else the app) and `X-Alter-Key-Deprecated` for a deprecated key.
 struct SDKEnvelopeMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let requestID = Self.requestID(request)
+        // RequestIDMiddleware's id; the SDK reads the header and keeps extra body fields in `details`.
+        let requestID = request.requestID
         let response: Response
         do {
             response = try await next.respond(to: request)
@@ -100,7 +101,7 @@ struct SDKEnvelopeMiddleware: AsyncMiddleware {
             default: sdkError = SDKError(APIErrorMiddleware.apiError(for: error, request: request))
             }
             response = Response(status: sdkError.status)
-            try response.content.encode(sdkError.body, as: .json)
+            try response.content.encode(sdkError.body.merging(["request_id": .string(requestID)]) { envelope, _ in envelope }, as: .json)
         }
         response.headers.replaceOrAdd(name: "X-Request-ID", value: requestID)
         response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")
@@ -114,12 +115,4 @@ struct SDKEnvelopeMiddleware: AsyncMiddleware {
         return response
     }
 
-    private static func requestID(_ request: Request) -> String {
-        if let sent = request.headers.first(name: "X-Request-ID"), (1...128).contains(sent.count),
-            sent.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
-        {
-            return sent
-        }
-        return UUID().uuidString.lowercased()
-    }
 }

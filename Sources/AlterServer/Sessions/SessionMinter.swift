@@ -65,6 +65,7 @@ enum SessionMinter {
         session.expiresAt = application.clock.now().addingTimeInterval(configuration.sessionTTL)
         session.status = .pending
         try await session.create(on: db)
+        AlterMetrics.sessionMinted()
         return Minted(
             token: token, connectURL: configuration.publicURL + "/connect?token=" + token, expiresAt: session.expiresAt,
             sessionID: try session.requireID())

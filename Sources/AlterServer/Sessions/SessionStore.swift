@@ -42,6 +42,7 @@ struct SessionStore {
                 .set("error_details", to: error?.details)
                 .where("status", .equal, SQLLiteral.string(ConnectSession.Status.pending.rawValue))
         }
+        if won { AlterMetrics.sessionFinished(status == .completed ? .completed : error?.code == .sessionExpired ? .expired : .failed) }
         try await refresh(session)
         return won
     }

@@ -74,6 +74,7 @@ struct WebhookDispatcher {
             event.lastError = nil
         }
         try await event.update(on: db)
+        AlterMetrics.webhookDelivery(failure == nil ? .delivered : event.attempts >= Self.maxAttempts ? .abandoned : .failed)
         return failure == nil
     }
 }

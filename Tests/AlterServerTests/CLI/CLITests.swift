@@ -20,7 +20,7 @@ struct AlterProcess {
 
     func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    func run(_ arguments: [String]) throws -> Result {
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -28,6 +28,7 @@ struct AlterProcess {
         environment["ALTER_DATA_DIR"] = dataDirectory
         environment["DATABASE_URL"] = nil
         environment["ALTER_ENCRYPTION_KEYS"] = nil
+        environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
@@ -109,5 +110,35 @@ struct CLITests {
         let result = try alter.run("providers", "configure", "--app", "Acme", "--provider", "nosuch", "--client-id", "a", "--client-secret", "b")
         #expect(result.status != 0)
         #expect(result.error.contains("--provider must be a provider id"))
+    }
+}
+
+@Suite("The alter command line leaves no trace", .enabled(if: FileManager.default.isExecutableFile(atPath: AlterProcess.binary)))
+struct CLIHygieneTests {
+    @Test("alter --help prints the commands and creates no file, not even the data directory")
+    func helpCreatesNothing() throws {
+        let alter = AlterProcess()
+        defer { alter.cleanUp() }
+        for arguments in [["--help"], ["apps", "--help"], ["serve", "--help"]] {
+            let result = try alter.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.error)")
+            #expect(result.output.contains("Usage:"))
+            #expect(result.error.isEmpty, "\(arguments) printed \(result.error)")
+            #expect(!FileManager.default.fileExists(atPath: alter.dataDirectory), "\(arguments) created \(alter.dataDirectory)")
+        }
+    }
+
+    @Test("LOG_FORMAT=json prints each log line as one JSON object")
+    func jsonLogs() throws {
+        let alter = AlterProcess()
+        defer { alter.cleanUp() }
+        let result = try alter.run(["migrate", "--log", "debug"], environment: ["LOG_FORMAT": "json"])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = (result.output + result.error).split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            #expect(object["level"] is String && object["message"] is String && object["ts"] is String && object["label"] is String)
+        }
     }
 }

@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import Vapor
+
+/// Every request's id: sent back as `X-Request-ID` on every response, put on every log line
+/// of the request (`request-id`, Vapor's own metadata key, overwritten: Vapor copies the
+/// header unchecked) and into error bodies, so a person can quote it and an operator find
+/// the lines.
+///
+/// A caller's `X-Request-ID` is kept only when it is well-formed and the caller is trusted
+/// (`ALTER_TRUSTED_PROXIES`: the load balancer or gateway that stamped it); anyone else
+/// could otherwise make their requests' log lines look like someone else's.
+struct RequestIDMiddleware: AsyncMiddleware {
+    static let header = "X-Request-ID"
+    /// IP addresses whose `X-Request-ID` is kept.
+    let trustedPeers: Set<String>
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let id = Self.chosenID(sent: request.headers.first(name: Self.header), peer: request.remoteAddress?.ipAddress, trusted: trustedPeers)
+        request.storage[RequestIDKey.self] = id
+        request.logger[metadataKey: "request-id"] = .string(id)
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: Self.header, value: id)
+        return response
+    }
+
+    /// The caller's id when it is well-formed and sent by a trusted peer, else a new one.
+    static func chosenID(sent: String?, peer: String?, trusted: Set<String>) -> String {
+        if let sent, isWellFormed(sent), let peer, trusted.contains(peer) { return sent }
+        return UUID().uuidString.lowercased()
+    }
+
+    /// 1–128 characters of letters, digits, `.`, `_` and `-`: safe in a log line and a header.
+    static func isWellFormed(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
+}
+
+enum RequestIDKey: StorageKey {
+    typealias Value = String
+}
+
+extension Request {
+    /// This request's id (`RequestIDMiddleware`); a fresh one for a request that bypassed it.
+    var requestID: String {
+        if let id = storage[RequestIDKey.self] { return id }
+        let id = UUID().uuidString.lowercased()
+        storage[RequestIDKey.self] = id
+        return id
+    }
+}
