@@ -17,6 +17,7 @@ import schemathesis
 from playwright.sync_api import Page
 
 from conftest import METRICS_TOKEN, Vault
+from openapi_agents import exercise_agents
 from test_official_sdk import widget_connect
 
 
@@ -83,13 +84,15 @@ def test_a_connect_proxy_refresh_revoke_story_answers_as_described(described: De
     assert proxied.status_code == 200 and proxied.headers["Alter-Source"] == "upstream"
     assert v.call("POST", "/v1/request", json={"method": "GET", "url": "https://evil.example/", "grant_id": grant_id}).json()["error"]["code"] == "host_not_allowed"
     assert v.call("POST", "/v1/request", json={"method": "BREW", "url": events, "grant_id": grant_id}).status_code == 400
-    assert v.call("POST", "/v1/request", json={"method": "GET", "url": events, "grant_id": grant_id, "agent": "nobody"}).status_code == 403
+    assert v.call("POST", "/v1/request", json={"method": "GET", "url": events, "grant_id": grant_id, "agent": "nobody"}).json()["error"]["code"] == "agent_not_found"
     issued = v.call("POST", f"/v1/grants/{grant_id}/token", "/v1/grants/{grant_id}/token").json()
     assert issued["token_type"] == "Bearer"
 
     assert v.call("GET", "/v1/audit", params={"grant_id": grant_id}).json()["events"]
     assert v.call("GET", "/v1/audit", params={"grant_id": "nope"}).status_code == 400
     assert v.call("GET", "/v1/audit", params={"limit": "0"}).status_code == 400
+
+    exercise_agents(v, grant_id)
 
     sandbox.sandbox_control(revoke_refresh=True)
     time.sleep(1.5)

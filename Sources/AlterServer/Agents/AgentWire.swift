@@ -152,13 +152,13 @@ enum AgentWire {
         }
 
         func change(_ request: Request) throws -> AgentRegistry.Change {
-            if let grace = request.query[Int.self, at: "grace_seconds"], grace != 0 {
+            if let grace = try request.integerQuery("grace_seconds"), grace != 0 {
                 // Narrowing takes effect at once here; a staged narrowing would be silently ignored.
                 throw APIError.invalidRequest("grace_seconds must be 0: this vault applies scope changes at once.")
             }
             return .init(
                 displayName: displayName, metadata: metadata, scopes: scopes, status: status, policy: policy,
-                expectedVersion: request.query[Int.self, at: "expected_version"])
+                expectedVersion: try request.integerQuery("expected_version"))
         }
     }
 }

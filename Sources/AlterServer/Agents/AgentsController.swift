@@ -24,10 +24,11 @@ struct AgentsController: RouteCollection {
     }
 
     func list(request: Request) async throws -> Response {
-        let limit = request.query[Int.self, at: "limit"] ?? 100
-        let offset = request.query[Int.self, at: "offset"] ?? 0
+        try request.refuseUnknownQueryParameters(["name", "include_revoked", "limit", "offset"])
+        let limit = try request.integerQuery("limit") ?? 100
+        let offset = try request.integerQuery("offset") ?? 0
         let page = try await request.agentRegistry.list(
-            name: request.query[String.self, at: "name"], includeRevoked: request.query[Bool.self, at: "include_revoked"] ?? false,
+            name: request.query[String.self, at: "name"], includeRevoked: try request.booleanQuery("include_revoked") ?? false,
             limit: limit, offset: offset)
         return try .sdkJSON(AgentWire.List(
             items: try page.agents.map(AgentWire.Info.init), total: page.total, limit: limit, offset: offset,
@@ -47,6 +48,7 @@ struct AgentsController: RouteCollection {
     }
 
     func update(request: Request) async throws -> Response {
+        try request.refuseUnknownQueryParameters(["expected_version", "grace_seconds"])
         let body = try request.content.decode(AgentWire.UpdateRequest.self)
         return try .sdkJSON(AgentWire.Info(try await request.agentRegistry.update(try request.parameters.require("agent"), try body.change(request))))
     }
@@ -74,7 +76,8 @@ struct AgentsController: RouteCollection {
     }
 
     func revokeKey(request: Request) async throws -> Response {
-        let force = request.query[Bool.self, at: "force"] ?? false
+        try request.refuseUnknownQueryParameters(["force"])
+        let force = try request.booleanQuery("force") ?? false
         return try .sdkJSON(AgentWire.Key(try await Self.keyring(request).revoke(try request.parameters.require("key"), force: force)))
     }
 

@@ -21,6 +21,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: AuditController())
     try app.register(collection: AgentsController())
     try app.register(collection: SecretsController())
+    try app.register(collection: SDKAgentsController.Mounted())
     try app.register(collection: SDKRoutes())
     let hosted = app.grouped(HostedPageErrorMiddleware())
     try hosted.register(collection: ConnectUIController())

@@ -10,14 +10,20 @@ struct SDKRoutes: RouteCollection {
     static let maxBody: ByteCount = "15mb"
 
     func boot(routes: any RoutesBuilder) throws {
-        let sdk = routes.grouped("sdk").grouped(SDKEnvelopeMiddleware()).grouped(SignedRequestMiddleware())
+        let sdk = Self.signed(routes)
         try sdk.register(collection: SDKConnectController())
         try sdk.register(collection: SDKTokenController())
         try sdk.register(collection: SDKGrantsController())
         try sdk.register(collection: SDKAuditController())
         try sdk.register(collection: SDKProxyController())
-        try sdk.register(collection: SDKAgentsController())
         try sdk.register(collection: SDKManagedSecretsController())
+    }
+}
+
+extension SDKRoutes {
+    /// `/sdk` behind the SDK's envelope and signature check; rooms above mount their `/sdk` routes on it.
+    static func signed(_ routes: any RoutesBuilder) -> any RoutesBuilder {
+        routes.grouped("sdk").grouped(SDKEnvelopeMiddleware()).grouped(SignedRequestMiddleware())
     }
 }
 

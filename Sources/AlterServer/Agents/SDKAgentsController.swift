@@ -5,8 +5,16 @@ import Vapor
 
 /// The SDK's agent calls (`app.agents.*`, `agent.me()`, `revoke_delegation`), signed like
 /// every `/sdk` route, over the same `AgentRegistry` / `AgentKeyring` as `/v1/agents`.
-/// Paths and verbs are the SDK's (`alter_sdk/agents.py`, reference §7.1, §7.4).
+/// Paths and verbs are the SDK's (`alter_sdk/agents.py`, reference §7.1, §7.4). It lives in
+/// this room, above `SDKProtocol/`, and mounts itself behind the SDK's middlewares.
 struct SDKAgentsController: RouteCollection {
+    /// `/sdk/…` with the SDK's envelope and signature check, as `SDKRoutes` mounts its own.
+    struct Mounted: RouteCollection {
+        func boot(routes: any RoutesBuilder) throws {
+            try SDKRoutes.signed(routes).register(collection: SDKAgentsController())
+        }
+    }
+
     func boot(routes: any RoutesBuilder) throws {
         let v1 = AgentsController()
         routes.sdkRoute(.GET, "agents", "me", use: me)

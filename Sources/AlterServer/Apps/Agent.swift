@@ -57,8 +57,9 @@ final class Agent: Model, @unchecked Sendable {
 
     /// The providers the allow-list names; nil when the agent has no allow-list.
     var allowedProviders: Set<String>? {
-        guard let scopesJSON, case .object(let scopes) = WireValue(jsonText: scopesJSON) else { return nil }
-        return Set(scopes.keys)
+        guard let scopesJSON else { return nil }
+        // Written by `AgentRules.scopes`; unreadable text allows nothing (fail closed).
+        return (try? JSONDecoder().decode([String: [String]].self, from: Data(scopesJSON.utf8))).map { Set($0.keys) } ?? []
     }
 
     struct Migration: AsyncMigration {
