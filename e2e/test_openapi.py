@@ -18,6 +18,7 @@ from playwright.sync_api import Page
 
 from conftest import METRICS_TOKEN, Vault
 from openapi_agents import exercise_agents
+from openapi_secrets import exercise_secrets
 from test_official_sdk import widget_connect
 
 
@@ -29,6 +30,7 @@ class Described:
         self.schema = schemathesis.openapi.from_url(f"{vault.url}/v1/openapi.json")
         self.http = requests.Session()
         self.validated: set[str] = set()
+        self.bodies: list[str] = []  # every answer's body, for checks that a value never comes back
 
     def call(self, method: str, path: str, template: str | None = None, *, key: str | None = "app", **kwargs: Any) -> requests.Response:
         headers = kwargs.pop("headers", {})
@@ -45,6 +47,7 @@ class Described:
         if response.status_code >= 400 and response.headers.get("Alter-Source") == "vault":
             assert response.json()["error"]["request_id"] == request_id
         self.validated.add(f"{method.upper()} {template or path} {response.status_code}")
+        self.bodies.append(response.text)
         return response
 
 
@@ -93,6 +96,7 @@ def test_a_connect_proxy_refresh_revoke_story_answers_as_described(described: De
     assert v.call("GET", "/v1/audit", params={"limit": "0"}).status_code == 400
 
     exercise_agents(v, grant_id)
+    exercise_secrets(v)
 
     sandbox.sandbox_control(revoke_refresh=True)
     time.sleep(1.5)
