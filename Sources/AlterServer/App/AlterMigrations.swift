@@ -26,5 +26,6 @@ enum AlterMigrations {
         RevokedGrant.Migration(),
         AuditEvent.AddSDKFields(),
         PostgresNonceStore.Migration(),
+        Grant.AddTokenTimes(),
     ]
 }
