@@ -95,6 +95,8 @@ struct SandboxAPIController: RouteCollection {
             throw Abort(.badRequest, reason: "The status must be a number from 200 to 599.")
         }
         let response = Response(status: HTTPResponseStatus(statusCode: code))
+        // `?location=` for redirects, as a provider's 3xx carries one (the vault relays it; no client may follow it).
+        if let location = try? request.query.get(String.self, at: "location") { response.headers.replaceOrAdd(name: .location, value: location) }
         if ![204, 304].contains(code) {
             try response.content.encode(["status": code], as: .json)
         }

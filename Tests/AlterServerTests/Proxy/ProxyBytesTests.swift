@@ -41,7 +41,9 @@ struct ProxyBytesTests {
             #expect(response.headers.first(name: "Content-Encoding") == "gzip")
             #expect(response.data.count < 1024 * 1024, "the wire bytes are the compressed ones")
             let inflated = try Self.gunzip(response.data)
-            #expect(inflated == Data(SandboxAPIController.exportDocument(kib: 3072).utf8))
+            // Compared outside #expect: a failing expectation would diff two 3 MiB values.
+            let whole = inflated == Data(SandboxAPIController.exportDocument(kib: 3072).utf8)
+            #expect(whole, "\(inflated.count) bytes after inflating")
             #expect(response.headers["Date"].count == 1)
         }
     }
@@ -74,7 +76,8 @@ struct ProxyBytesTests {
 
             #expect(response.status == 200)
             #expect(response.headers.first(name: "Content-Encoding") == nil)
-            #expect(response.data == Data(SandboxAPIController.exportDocument(kib: 9216).utf8))
+            let whole = response.data == Data(SandboxAPIController.exportDocument(kib: 9216).utf8)
+            #expect(whole, "\(response.data.count) bytes arrived")
         }
     }
 }
