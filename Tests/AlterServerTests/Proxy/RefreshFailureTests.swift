@@ -42,6 +42,7 @@ struct RefreshFailureTests {
     /// A GitLab double on this app: `answer` decides each refresh; the API answers `api`.
     static func withGitLab(
         answer: @escaping @Sendable (Int) -> Response, api: @escaping @Sendable () -> Response = { ProviderDouble.json(["id": 1]) },
+        revocations: Locked<[String]> = Locked([]),
         _ body: (Application, VaultCalls, _ grantID: String, _ apiURL: String, _ refreshes: Locked<Int>) async throws -> Void
     ) async throws {
         let refreshes = Locked(0)
@@ -49,6 +50,10 @@ struct RefreshFailureTests {
             let gitlab = try ProviderDouble("gitlab", app: app, base: base, log: log) { $0.apiHosts = [base] }
             gitlab.token { _ in answer(refreshes.withValue { $0 += 1; return $0 }) }
             gitlab.handle(.GET, base + "/double/gitlab/api/v4/user", { _ in api() })
+            gitlab.handle(.POST, try #require(gitlab.entry.revocationURL), { entry in
+                revocations.withValue { $0.append("\(entry.form["token_type_hint"] ?? "?")=\(entry.form["token"] ?? "?")") }
+                return ProviderDouble.raw("", status: .ok, contentType: "text/plain")
+            })
             return [gitlab.entry]
         }) { app, browser, _ in
             let seeded = try await seedApp(app, providers: ["gitlab"])
@@ -144,6 +149,18 @@ struct RefreshFailureTests {
             statuses.append(try await call())
             #expect(refreshes.withValue { $0 } == 2)
             #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+        }
+    }
+
+    @Test("revoking a grant revokes its refresh token and its access token at the provider")
+    func revokesBothTokens() async throws {
+        let revocations = Locked<[String]>([])
+        try await Self.withGitLab(answer: { _ in ProviderDouble.json([:]) }, revocations: revocations) { app, vault, grantID, _, _ in
+            let deleted = try await vault.send(.DELETE, "/v1/grants/\(grantID)")
+
+            #expect(deleted.status == 200)
+            #expect(deleted.json["revoked_at_provider"] as? Bool == true)
+            #expect(revocations.withValue { $0 } == ["refresh_token=rt-1", "access_token=at-1"])
         }
     }
 }
