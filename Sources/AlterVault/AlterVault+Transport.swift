@@ -40,7 +40,7 @@ extension AlterVault {
         let answer: VaultAnswer
         do {
             let response = try await httpClient.execute(request, deadline: deadline)
-            let bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+            let bytes = try await response.body.collect(upTo: decodesBodies ? Self.maxDecodedBodyBytes : Self.maxBodyBytes)
             answer = VaultAnswer(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
         } catch {
             if Task.isCancelled { throw CancellationError() }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOHTTPCompression
 
 /// A client for an Alter Vault server, used by your backend with its app key.
 ///
@@ -33,12 +34,31 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
 
     let apiKey: String
     let httpClient: HTTPClient
+    /// True when `httpClient` is the SDK's own, which inflates gzip and deflate bodies.
+    let decodesBodies: Bool
     let logger: Logger
+
+    /// The SDK's own client. It follows no redirects: a provider's 3xx, relayed by the vault,
+    /// must reach your code as it is, never be replayed to a vault path with the app key or
+    /// re-POST a request body elsewhere. It inflates `gzip` and `deflate` bodies (the vault
+    /// relays providers' bytes untouched), up to ``maxDecodedBodyBytes``.
+    static let ownHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.decompression = .enabled(limit: .size(maxDecodedBodyBytes))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// The largest body the SDK's own client inflates a compressed answer to.
+    public static let maxDecodedBodyBytes = 64 * 1024 * 1024
 
     /// Creates a client for the vault at `baseURL`.
     ///
     /// Create one per process and share it: it holds no connections of its own and uses
-    /// `httpClient` (by default AsyncHTTPClient's shared client) for every call.
+    /// `httpClient` (by default the SDK's own shared client) for every call.
+    ///
+    /// A client you pass must not follow redirects (`redirectConfiguration: .disallow`):
+    /// otherwise a provider's `3xx` would be followed with your app key attached. With your
+    /// own client, bodies arrive as the provider encoded them (see `Content-Encoding`).
     ///
     /// ```swift
     /// let vault = AlterVault(apiKey: key, caller: "billing-worker", baseURL: "http://localhost:4000")
@@ -50,7 +70,8 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
     ///   - caller: A free-text name for this part of your app (at most 100 characters; control
     ///     characters are removed), recorded in the vault's audit log.
     ///   - baseURL: The vault's external URL, e.g. `https://vault.example.com`.
-    ///   - httpClient: The client that sends the requests.
+    ///   - httpClient: The client that sends the requests; nil for the SDK's own (no redirects,
+    ///     compressed bodies inflated and their `Content-Encoding` removed).
     ///   - timeout: The limit for each call. The default is 30 seconds.
     ///   - logger: Where the SDK logs one debug line per call (method, path, status; never a
     ///     key, token, URL query or body).
@@ -58,7 +79,7 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
         apiKey: String,
         caller: String? = nil,
         baseURL: String,
-        httpClient: HTTPClient = .shared,
+        httpClient: HTTPClient? = nil,
         timeout: Duration = .seconds(30),
         logger: Logger = Logger(label: "alter-vault")
     ) {
@@ -67,7 +88,8 @@ public struct AlterVault: Sendable, CustomStringConvertible, CustomDebugStringCo
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
-        self.httpClient = httpClient
+        self.httpClient = httpClient ?? Self.ownHTTPClient
+        self.decodesBodies = httpClient == nil
         self.timeout = timeout
         self.logger = logger
     }

@@ -146,13 +146,12 @@ extension AlterVault {
         return try await proxy(wire, grantID: nil)
     }
 
-    /// A response marked `Alter-Source: upstream` is the provider's, whatever its status;
-    /// anything else that is not a 2xx is the vault's own error.
+    /// Only a response marked `Alter-Source: upstream` is the provider's, whatever its
+    /// status; anything else is the vault's own error, and a bare 2xx without the mark (a
+    /// proxy in between, a redirect some client followed) is `unexpected_response`.
     private func proxy(_ wire: ProxyRequestBody, grantID: String?) async throws -> ProxyResponse {
         let answer = try await send(.POST, "/v1/request", json: try WireCoding.encoder().encode(wire))
-        guard answer.source == "upstream" || (answer.source == nil && answer.isSuccess) else {
-            throw Self.error(from: answer, grantID: grantID)
-        }
-        return ProxyResponse(answer)
+        guard answer.source == "upstream" else { throw Self.error(from: answer, grantID: grantID) }
+        return ProxyResponse(answer, bodyDecoded: decodesBodies)
     }
 }

@@ -38,9 +38,17 @@ public struct ProxyResponse: Sendable, Hashable, CustomStringConvertible {
         self.grantID = grantID
     }
 
-    init(_ answer: VaultAnswer) {
+    /// - Parameter bodyDecoded: the client inflated a `gzip`/`deflate` body, so its
+    ///   `Content-Encoding` no longer describes `body` and is left out.
+    init(_ answer: VaultAnswer, bodyDecoded: Bool) {
         var headers: [String: [String]] = [:]
-        for (name, value) in answer.headers { headers[name.lowercased(), default: []].append(value) }
+        for (name, value) in answer.headers {
+            let lower = name.lowercased()
+            if bodyDecoded, lower == "content-encoding", ["gzip", "x-gzip", "deflate"].contains(value.lowercased().trimmingCharacters(in: .whitespaces)) {
+                continue
+            }
+            headers[lower, default: []].append(value)
+        }
         self.init(status: answer.status, headers: headers, body: answer.body, grantID: answer.headers.first(name: "Alter-Grant-Id"))
     }
 

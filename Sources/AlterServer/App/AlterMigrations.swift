@@ -31,5 +31,6 @@ enum AlterMigrations {
         Delegation.AddAgentReference(),
         ManagedSecret.Migration(),
         SecretGrant.Migration(),
+        Grant.AddTokenTimes(),
     ]
 }

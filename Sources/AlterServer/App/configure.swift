@@ -62,8 +62,12 @@ private func configureDatabase(_ app: Application, _ configuration: AlterConfigu
     switch configuration.database {
     case .sqlite(let path):
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Owner only: the database holds ciphertexts and users' emails (review F17). SQLite
+        // gives its -wal and -shm files the main file's mode, so creating that one 0600 suffices.
+        if !directory.isEmpty { try EncryptionKeys.createPrivateDirectory(directory) }
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+            if fd >= 0 { close(fd) }
         }
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqlite)
     case .postgres(let url):

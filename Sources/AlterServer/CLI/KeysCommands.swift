@@ -77,8 +77,7 @@ struct KeysCommands: AsyncCommandGroup {
             if configuration.encryptionKeys == nil {
                 let path = configuration.dataDirectory + "/" + EncryptionKeys.fileName
                 let existing = try String(contentsOfFile: path, encoding: .utf8)
-                let id = "k" + String(Int(application.clock.now().timeIntervalSince1970))
-                guard !existing.contains(id + ":") else { throw CommandError("a key was added less than a second ago; run again") }
+                let id = EncryptionKeys.newKeyID()
                 let bytes = Data((0..<32).map { _ in UInt8.random(in: .min ... .max) })
                 // The new key goes first (it encrypts); older keys stay so old values still open.
                 try EncryptionKeys.writePrivately(EncryptionKeys.format([(id, bytes)]) + existing, to: path)

@@ -38,6 +38,9 @@ public struct AlterConfiguration: Sendable {
     /// How long a request waits for another caller's refresh of the same grant before it
     /// answers `token_refresh_in_progress` (`ALTER_REFRESH_WAIT_SECONDS`, 0.1–120).
     public var refreshWaitLimit: TimeInterval = 10
+    /// The whole-call deadline (head and body) of the vault's own calls to providers: token,
+    /// userinfo, revocation. A refresh holds its grant's lock for at most this long.
+    public var providerCallTimeout: TimeInterval = 10
     /// False when `publicURL` was derived from the port (then `demo --port` may change it).
     public var publicURLIsExplicit: Bool
     /// Peers (IP addresses) whose `X-Request-ID` is kept (`ALTER_TRUSTED_PROXIES`, comma-separated;

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Vapor
 
-/// The one outbound HTTP client (providers, proxy upstreams, webhooks, discovery, JWKS).
-/// It sits at the bottom so that every room calling out shares its limits.
+/// The outbound HTTP clients (providers, proxy upstreams, webhooks, discovery, JWKS).
+/// They sit at the bottom so that every room calling out shares their limits.
 enum ProviderHTTP {
     /// GitHub refuses API calls without a User-Agent; Reddit wants a descriptive one.
     static let userAgent = "AlterVault/1.0"
@@ -12,28 +12,42 @@ enum ProviderHTTP {
 
 extension Application {
     private enum ProviderHTTPKey: StorageKey { typealias Value = HTTPClient }
+    private enum ProxyHTTPKey: StorageKey { typealias Value = HTTPClient }
 
-    /// The HTTP client for talking to providers. Unlike Vapor's shared client it never
-    /// follows redirects: a redirect would carry a token or a client secret elsewhere.
+    /// The HTTP client for the vault's own calls to providers (token, userinfo, revocation,
+    /// discovery, JWKS, webhooks), whose bodies the vault reads itself. Unlike Vapor's shared
+    /// client it never follows redirects: a redirect would carry a token or a client secret elsewhere.
     var providerHTTP: HTTPClient {
         get { requiredService(ProviderHTTPKey.self) }
         set { storage[ProviderHTTPKey.self] = newValue }
     }
 
-    /// Creates the provider client and shuts it down with the application.
+    /// The HTTP client for proxied calls, whose answers are relayed byte for byte: it never
+    /// decompresses (a relayed `Content-Encoding: gzip` must describe the bytes that follow,
+    /// security review F2), so it adds no `Accept-Encoding` of its own either; the caller's
+    /// passes through. It follows no redirects (a 3xx is the caller's to see).
+    var proxyHTTP: HTTPClient {
+        get { requiredService(ProxyHTTPKey.self) }
+        set { storage[ProxyHTTPKey.self] = newValue }
+    }
+
+    /// Creates both clients and shuts them down with the application.
     func useProviderHTTPClient() {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
         configuration.decompression = .enabled(limit: .size(ProviderHTTP.decompressionLimit))
         let client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
         providerHTTP = client
-        lifecycle.use(ProviderHTTPShutdown(client: client))
+        configuration.decompression = .disabled
+        let proxy = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+        proxyHTTP = proxy
+        lifecycle.use(ProviderHTTPShutdown(clients: [client, proxy]))
     }
 }
 
 private struct ProviderHTTPShutdown: LifecycleHandler {
-    let client: HTTPClient
+    let clients: [HTTPClient]
     func shutdownAsync(_ application: Application) async {
-        try? await client.shutdown()
+        for client in clients { try? await client.shutdown() }
     }
 }

@@ -16,8 +16,16 @@ struct RequestRedactionMiddleware: AsyncMiddleware {
         guard let query = url.query, !query.isEmpty else { return url.path }
         let parts = query.split(separator: "&").map { pair -> String in
             let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            return secretParameters.contains(name.lowercased()) ? "\(name)=[redacted]" : String(pair)
+            return isSecret(name) ? "\(name)=[redacted]" : String(pair)
         }
         return url.path + "?" + parts.joined(separator: "&")
+    }
+
+    /// Matches the name the handler will see: Vapor's form decoder turns `+` into a space and
+    /// percent-decodes, so `%74oken` is `token` there and must be here (security review F15).
+    /// A name that does not decode cleanly is redacted too.
+    static func isSecret(_ rawName: String) -> Bool {
+        guard let decoded = rawName.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else { return true }
+        return secretParameters.contains(decoded.trimmingCharacters(in: .whitespaces).lowercased())
     }
 }

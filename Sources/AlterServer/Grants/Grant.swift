@@ -31,6 +31,12 @@ final class Grant: Model, @unchecked Sendable {
     @OptionalField(key: "account_email") var accountEmail: String?
     /// Values the API host depends on, e.g. Salesforce's `instance_url`.
     @OptionalField(key: "variables") var variables: [String: String]?
+    /// When the vault last stored tokens (connect, reauth or refresh), by the vault's clock;
+    /// with `expiresAt` it gives the token's lifetime (the early-refresh margin depends on it).
+    @OptionalField(key: "tokens_stored_at") var tokensStoredAt: Date?
+    /// When a refresh last stored tokens: a provider's 401 triggers another refresh only a
+    /// while after it (`RefreshCoordinator.mayRefreshAfterRejection`).
+    @OptionalField(key: "refreshed_at") var refreshedAt: Date?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
@@ -46,7 +52,8 @@ final class Grant: Model, @unchecked Sendable {
     }
 
     /// Replaces both tokens; a provider that sends no new refresh token keeps the old one.
-    func store(_ tokens: ProviderTokens, using sealer: Sealer) throws {
+    func store(_ tokens: ProviderTokens, using sealer: Sealer, at now: Date) throws {
+        tokensStoredAt = now
         let row = try requireID().uuidString
         sealedAccessToken = try sealer.seal(tokens.accessToken, row: row, field: SealedField.accessToken.rawValue)
         if let refresh = tokens.refreshToken {

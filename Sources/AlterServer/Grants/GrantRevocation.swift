@@ -33,18 +33,24 @@ enum GrantRevocation {
         return Revoked(grantID: grantID, revokedAtProvider: revokedAtProvider, at: now)
     }
 
-    /// RFC 7009: revoke the refresh token (which ends the access tokens with it at most
-    /// providers), else the access token. False when the provider has no endpoint or failed.
+    /// RFC 7009: revoke the refresh token and the access token, each where the grant has
+    /// one. Revoking the refresh token ends its access tokens only at some providers (RFC 7009
+    /// §2.1 leaves it to them), and a bearer access token copied out through
+    /// `/v1/grants/{id}/token` must not outlive the grant. True when the provider accepted
+    /// the first one; false when it has no endpoint or failed.
     static func revokeAtProvider(_ grant: Grant, request: Request) async -> Bool {
         let sealer = request.application.sealer
         guard let provider = try? await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db),
             let revocationURL = provider.revocationURL,
             let config = try? await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first(),
             let secret = try? config.clientSecret(using: sealer),
-            let token = (try? grant.refreshToken(using: sealer)) ?? (try? grant.accessToken(using: sealer)),
             let url = try? ProviderURLTemplate.resolve(revocationURL, provider: provider, values: (config.variables ?? [:]).merging(grant.variables ?? [:]) { $1 })
         else { return false }
-        let hint = (try? grant.refreshToken(using: sealer)) != nil ? "refresh_token" : "access_token"
-        return await request.application.oauthClient.revoke(token, hint: hint, url: url, provider: provider, config: config, clientSecret: secret)
+        let tokens = [((try? grant.refreshToken(using: sealer)) ?? nil, "refresh_token"), (try? grant.accessToken(using: sealer), "access_token")]
+        var accepted: [Bool] = []
+        for case let (token?, hint) in tokens {
+            accepted.append(await request.application.oauthClient.revoke(token, hint: hint, url: url, provider: provider, config: config, clientSecret: secret))
+        }
+        return accepted.first ?? false
     }
 }

@@ -55,7 +55,7 @@ struct GrantWriter {
             // A reauth without a new refresh token keeps none: the old one belonged to the
             // authorization the user just replaced.
             if existing != nil && tokens.refreshToken == nil { grant.sealedRefreshToken = nil }
-            try grant.store(tokens, using: sealer)
+            try grant.store(tokens, using: sealer, at: now)
             try await grant.save(on: db)
             let grantID = try grant.requireID()
             let sessionID = try session.requireID()

@@ -120,10 +120,9 @@ actor JWKSCache {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
-            let response = try await client.execute(request, timeout: .seconds(5))
+            let response = try await client.collect(request, timeout: .seconds(5), upTo: maxBytes)
             guard response.status == .ok else { throw unavailable }
-            let body = try await response.body.collect(upTo: maxBytes)
-            let json = String(buffer: body)
+            let json = String(buffer: response.body)
             entries[url] = (json, Date())
             return json
         } catch let error as APIError {

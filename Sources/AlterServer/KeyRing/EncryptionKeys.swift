@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import CoreFoundation
 
 /// Where the sealer's keys come from: `ALTER_ENCRYPTION_KEYS`, else a key file in the data
 /// directory that is created (mode 0600) on first run.
@@ -31,32 +32,70 @@ enum EncryptionKeys {
     }
 
     /// Loads the key ring from the configuration, creating the key file on first run.
+    ///
+    /// Instances sharing PostgreSQL must share one ring, so there the key file (one per
+    /// machine, made up on first run) is refused: `ALTER_ENCRYPTION_KEYS` is required.
     static func load(configuration: AlterConfiguration) throws -> [Sealer.Key] {
         if let keys = configuration.encryptionKeys {
             return try parse(keys)
         }
-        let path = configuration.dataDirectory + "/" + fileName
-        let fileManager = FileManager.default
-        if !fileManager.fileExists(atPath: path) {
-            try fileManager.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-            let id = "k" + String(Int(Date().timeIntervalSince1970))
-            let bytes = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
-            try writePrivately(format([(id, bytes)]), to: path)
+        if case .postgres = configuration.database {
+            throw ConfigurationError(
+                "DATABASE_URL is set but ALTER_ENCRYPTION_KEYS is not: every instance sharing the database needs the same key ring (generate one with `openssl rand -base64 32` and set ALTER_ENCRYPTION_KEYS=k1:<key>)")
         }
+        let path = configuration.dataDirectory + "/" + fileName
+        try createPrivateDirectory(configuration.dataDirectory)
+        if !FileManager.default.fileExists(atPath: path) {
+            let bytes = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+            try writePrivately(format([(newKeyID(), bytes)]), to: path)
+        }
+        try refuseIfShared(path)
         return try parse(String(contentsOfFile: path, encoding: .utf8))
     }
 
+    /// A random key id (`k` + 12 hex digits): ids made from the clock collide when two
+    /// machines create their first key in the same second.
+    static func newKeyID() -> String {
+        "k" + (0..<6).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max)) }.joined()
+    }
+
+    /// The data directory holds the key file and the database: owner only (0700).
+    static func createPrivateDirectory(_ path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    /// A key file that group or others may read is refused (it may have been copied
+    /// carelessly, or made by an older version under a loose umask).
+    static func refuseIfShared(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw ConfigurationError("cannot read \(path): errno \(errno)") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ConfigurationError("\(path) is not a regular file (a symbolic link is refused)") }
+        guard info.st_mode & 0o077 == 0 else {
+            throw ConfigurationError("\(path) may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+        }
+    }
+
     /// Writes a file that only the owner can read (0600), creating it with that mode so the
-    /// secret is never briefly world-readable.
+    /// secret is never briefly world-readable. The temporary file is created exclusively and
+    /// never through a symbolic link (a planted link or a stale file with a loose mode would
+    /// otherwise receive the keys), and the directory is synced after the rename.
     static func writePrivately(_ text: String, to path: String) throws {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw ConfigurationError("cannot create \(temporary): errno \(errno)") }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
+        let synced = fsync(fd)
         close(fd)
-        guard written == bytes.count else { throw ConfigurationError("cannot write \(temporary)") }
+        guard written == bytes.count, synced == 0 else { throw ConfigurationError("cannot write \(temporary)") }
         guard rename(temporary, path) == 0 else { throw ConfigurationError("cannot move key file into \(path)") }
+        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
     }
 }

@@ -6,13 +6,13 @@ import NIOHTTP1
 
 /// The vault's OAuth 2.0 client: authorization URLs, code exchange, refresh and account
 /// lookup, with every provider quirk taken from the catalog. Provider responses are
-/// size-capped and time-limited.
+/// size-capped and time-limited (head and body together, see `HTTPClient.collect`).
 struct OAuthClient: Sendable {
     static let maxResponseBytes = 256 * 1024
-    static let timeout: TimeAmount = .seconds(10)
 
     let http: HTTPClient
     let now: @Sendable () -> Date
+    var timeout: TimeAmount = .seconds(10)
 
     struct Account: Sendable, Equatable {
         var identifier: String
@@ -178,9 +178,8 @@ struct OAuthClient: Sendable {
         var request = request
         request.headers.replaceOrAdd(name: "User-Agent", value: ProviderHTTP.userAgent)
         do {
-            let response = try await http.execute(request, timeout: Self.timeout)
-            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
-            return (Int(response.status.code), response.headers.first(name: "Content-Type"), Data(buffer: body))
+            let response = try await http.collect(request, timeout: timeout, upTo: Self.maxResponseBytes)
+            return (Int(response.status.code), response.headers.first(name: "Content-Type"), Data(buffer: response.body))
         } catch is NIOTooManyBytesError {
             throw ProviderError(error: "response_too_large", errorDescription: "the provider's response is larger than the vault accepts", isTransient: false)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

@@ -22,6 +22,15 @@ struct ProviderError: Error, Sendable, CustomStringConvertible {
 
     var description: String { "provider error \(error)" }
 
+    /// RFC 6749 §5.2 `invalid_grant`: the refresh token itself is dead (expired, revoked, or
+    /// rotated away). The only answer that means the user must connect again; GitHub and
+    /// Slack spell it `bad_refresh_token` and `invalid_refresh_token`.
+    var rejectsRefreshToken: Bool { ["invalid_grant", "bad_refresh_token", "invalid_refresh_token"].contains(error) }
+
+    /// The provider refused the app's own credentials (a wrong or rotated client secret):
+    /// the operator's to fix, and no reason to give up on any user's grant.
+    var rejectsClient: Bool { ["invalid_client", "unauthorized_client", "http_401"].contains(error) }
+
     var details: [String: String] {
         var details = ["error": error]
         details["error_description"] = errorDescription

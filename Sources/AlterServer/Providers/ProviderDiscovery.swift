@@ -91,9 +91,9 @@ struct ProviderDiscovery: Sendable {
         let status: UInt
         let body: ByteBuffer
         do {
-            let response = try await http.execute(request, timeout: timeout)
+            let response = try await http.collect(request, timeout: timeout, upTo: Self.maxBytes)
             status = response.status.code
-            body = try await response.body.collect(upTo: Self.maxBytes)
+            body = response.body
         } catch is NIOTooManyBytesError {
             throw Failure("the discovery document is larger than \(Self.maxBytes / 1024) KiB")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

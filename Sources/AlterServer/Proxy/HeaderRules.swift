@@ -10,11 +10,12 @@ enum HeaderRules {
             || lower.hasPrefix("x-forwarded-") || lower.hasPrefix("proxy-") || lower.hasPrefix("alter-")
     }
 
-    /// Never passed back from the provider: cookies for a site the caller is not, hop-by-hop.
+    /// Never passed back from the provider: cookies for a site the caller is not, hop-by-hop,
+    /// and `Date`, which the vault's server always sets (one `Date` per answer, RFC 9110 §6.6.1).
     static func isDroppedFromUpstream(_ name: String) -> Bool {
         let lower = name.lowercased()
         return ["set-cookie", "set-cookie2", "connection", "keep-alive", "transfer-encoding", "upgrade", "trailer", "content-length",
-            "proxy-authenticate"].contains(lower) || lower.hasPrefix("alter-")
+            "proxy-authenticate", "date"].contains(lower) || lower.hasPrefix("alter-")
     }
 
     struct Invalid: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Fluent
 import FluentKit
 import Foundation
+import NIOCore
 import Vapor
 
 extension ProviderCall {
@@ -32,9 +33,10 @@ extension ProviderCall {
         let target = try await Self.target(url, allowedHosts: secret.allowedHosts, allowsPrivateNetwork: secret.allowsPrivateNetwork, request: request)
         let filled = injection.fill(try secret.value(using: request.application.sealer))
         let started = ContinuousClock.now
+        let deadline = NIODeadline.now() + Self.upstreamTimeout
         let upstream = try await Self.send(
             method, target, headers: forwarded, body: body, credential: .init(headers: filled.headers, queryItems: filled.queryItems),
-            provider: (Self.managedSecretMetricsLabel, false), request: request)
+            provider: (Self.managedSecretMetricsLabel, false), deadline: deadline, request: request)
         let grantID = try grant.requireID()
         let now = request.application.clock.now()
         let event = AuditEvent(
@@ -43,6 +45,6 @@ extension ProviderCall {
         event.reason = reason
         await request.application.auditLog.record(event)
         try await SecretGrant.query(on: request.db).filter(\.$id == grantID).set(\.$lastUsedAt, to: now).update()
-        return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started)
+        return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started, deadline: deadline)
     }
 }

@@ -24,6 +24,21 @@ struct ProviderCall {
         let upstream: HTTPClientResponse
         let grantID: UUID
         let duration: Duration
+        /// When the whole upstream call, body included, must be over (`upstreamTimeout`
+        /// after it was sent): readers of `upstream.body` stop there (security review F8).
+        let deadline: NIODeadline
+
+        /// The provider's whole body, read before `deadline`.
+        func body(upTo maxBytes: Int) async throws -> ByteBuffer {
+            let upstream = self.upstream
+            do {
+                return try await withDeadline(deadline) { try await upstream.body.collect(upTo: maxBytes) }
+            } catch is NIOTooManyBytesError {
+                throw APIError(.bodyTooLarge, "The provider's response is over \(maxBytes / 1024 / 1024) MiB.")
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
+            }
+        }
     }
 
     static let upstreamTimeout: TimeAmount = .seconds(30)
@@ -51,14 +66,19 @@ struct ProviderCall {
         let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
-        var upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), request: request)
+        var deadline = NIODeadline.now() + Self.upstreamTimeout
+        var upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), deadline: deadline, request: request)
         if upstream.status == .unauthorized, current.sealedRefreshToken != nil {
             // The provider refused the token early (revoked, clock skew): refresh once and retry.
-            _ = try? await upstream.body.collect(upTo: 64 * 1024)
+            // The 401 is relayed as it is unless a new token came of it (then its body is
+            // drained, within the call's deadline, and the call made again).
             let refreshed = try await coordinator.accessToken(for: current, rejected: token)
             if refreshed.token != token {
+                let rejectedAnswer = upstream
+                _ = try? await withDeadline(deadline) { try await rejectedAnswer.body.collect(upTo: 64 * 1024) }
                 (token, current) = refreshed
-                upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), request: request)
+                deadline = NIODeadline.now() + Self.upstreamTimeout
+                upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), deadline: deadline, request: request)
             }
         }
         let event = AuditEvent(
@@ -66,7 +86,7 @@ struct ProviderCall {
             status: Int(upstream.status.code), at: request.application.clock.now())
         event.reason = reason
         await request.application.auditLog.record(event)
-        return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started)
+        return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started, deadline: deadline)
     }
 
     /// The caller's headers that cross to the provider (`HeaderRules`), or `invalid_request`.
@@ -112,7 +132,7 @@ struct ProviderCall {
 
     static func send(
         _ method: String, _ target: ProxyTarget, headers: [(String, String)], body: ByteBuffer?,
-        credential: CredentialInjection, provider: (id: String, isCustom: Bool), request: Request
+        credential: CredentialInjection, provider: (id: String, isCustom: Bool), deadline: NIODeadline, request: Request
     ) async throws -> HTTPClientResponse {
         var upstream = HTTPClientRequest(url: credential.url(for: target))
         upstream.method = HTTPMethod(rawValue: method)
@@ -121,7 +141,7 @@ struct ProviderCall {
         if let body { upstream.body = .bytes(body) }
         let started = ContinuousClock.now
         do {
-            let response = try await request.application.providerHTTP.execute(upstream, timeout: upstreamTimeout)
+            let response = try await request.application.proxyHTTP.execute(upstream, deadline: deadline)
             AlterMetrics.upstreamCall(provider: provider.id, custom: provider.isCustom, duration: ContinuousClock.now - started)
             return response
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

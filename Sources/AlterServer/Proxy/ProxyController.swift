@@ -22,7 +22,7 @@ struct ProxyController: RouteCollection {
         let sent = try await ProviderCall(
             method: call.method, url: call.url, headers: call.headers ?? [:], body: try Self.body(of: call), reference: call.reference
         ).send(as: try request.caller, request: request)
-        return try Self.relay(sent.upstream, grantID: sent.grantID)
+        return try Self.relay(sent.upstream, grantID: sent.grantID, deadline: sent.deadline)
     }
 
     static func body(of call: ProxyRequest) throws -> ByteBuffer? {
@@ -38,8 +38,10 @@ struct ProxyController: RouteCollection {
         return nil
     }
 
-    /// Streams the provider's answer back, minus cookies and hop-by-hop headers.
-    static func relay(_ upstream: HTTPClientResponse, grantID: UUID) throws -> Response {
+    /// Streams the provider's answer back as it came (the proxy client never decompresses, so
+    /// `Content-Encoding` still describes the bytes), minus cookies and hop-by-hop headers,
+    /// capped at 10 MiB of wire bytes and ending at the call's deadline.
+    static func relay(_ upstream: HTTPClientResponse, grantID: UUID, deadline: NIODeadline) throws -> Response {
         if let length = upstream.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBodyBytes {
             throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.")
         }
@@ -51,12 +53,14 @@ struct ProxyController: RouteCollection {
         headers.replaceOrAdd(name: "Alter-Grant-Id", value: grantID.uuidString.lowercased())
         let stream = upstream.body
         let body = Response.Body(asyncStream: { writer in
-            var total = 0
             do {
-                for try await chunk in stream {
-                    total += chunk.readableBytes
-                    guard total <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.") }
-                    try await writer.writeBuffer(chunk)
+                try await withDeadline(deadline) {
+                    var total = 0
+                    for try await chunk in stream {
+                        total += chunk.readableBytes
+                        guard total <= maxBodyBytes else { throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.") }
+                        try await writer.writeBuffer(chunk)
+                    }
                 }
                 try await writer.write(.end)
             } catch {

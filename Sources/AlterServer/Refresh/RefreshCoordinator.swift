@@ -10,8 +10,15 @@ import Vapor
 /// transaction-scoped advisory lock. Expiry is re-checked after the lock is acquired, so
 /// whoever waited uses the token the winner stored.
 struct RefreshCoordinator {
-    /// Refresh this long before the provider's stated expiry.
+    /// Refresh at most this long before the provider's stated expiry…
     static let skew: TimeInterval = 60
+    /// …and, for short-lived tokens, when this fraction of the lifetime is left: a provider
+    /// issuing 30 s tokens would otherwise be refreshed on every call.
+    static let skewFraction = 0.2
+    /// After a refresh, a provider's 401 does not trigger another one for this long: an API
+    /// that answers 401 for its own reasons (a missing scope, a wrong resource) would
+    /// otherwise cost one refresh per call (security review F3).
+    static let rejectionRefreshInterval: TimeInterval = 60
 
     let application: Application
     let db: any Database
@@ -29,9 +36,23 @@ struct RefreshCoordinator {
         case transient(String)
     }
 
+    /// How early before expiry this grant's token is refreshed: `skew`, or `skewFraction` of
+    /// the token's lifetime when that is shorter (grants stored before lifetimes were kept
+    /// get `skew`).
+    static func margin(_ grant: Grant) -> TimeInterval {
+        guard let expiresAt = grant.expiresAt, let stored = grant.tokensStoredAt else { return skew }
+        return min(skew, max(0, expiresAt.timeIntervalSince(stored)) * skewFraction)
+    }
+
     static func needsRefresh(_ grant: Grant, now: Date) -> Bool {
         guard let expiresAt = grant.expiresAt else { return false }
-        return expiresAt.timeIntervalSince(now) <= skew
+        return expiresAt.timeIntervalSince(now) <= margin(grant)
+    }
+
+    /// False within `rejectionRefreshInterval` of the last refresh.
+    static func mayRefreshAfterRejection(_ grant: Grant, now: Date) -> Bool {
+        guard let refreshed = grant.refreshedAt else { return true }
+        return now.timeIntervalSince(refreshed) >= rejectionRefreshInterval
     }
 
     /// The grant's access token, refreshed first when near expiry, or when `rejected` is the
@@ -41,7 +62,7 @@ struct RefreshCoordinator {
         let sealer = application.sealer
         let now = application.clock.now()
         guard grant.status == .active else { throw Self.revoked(grant) }
-        if rejected == nil, !Self.needsRefresh(grant, now: now) {
+        if rejected == nil ? !Self.needsRefresh(grant, now: now) : !Self.mayRefreshAfterRejection(grant, now: now) {
             return (try grant.accessToken(using: sealer), grant)
         }
         let provider = try await application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: db)
@@ -65,7 +86,9 @@ struct RefreshCoordinator {
         switch outcome.value {
         case .revoked?: throw Self.revoked(current)
         case .transient(let reason)?:
-            throw APIError(.refreshFailed, "The provider could not refresh the token (\(reason)); try again.")
+            throw APIError(
+                .refreshFailed, "The provider could not refresh the token (\(reason)); the grant is unchanged, try again.",
+                details: ["grant_id": grantID.uuidString.lowercased(), "provider_error": reason])
         case .fresh?, nil:
             // nil: another caller in this process ran the refresh; its result is in the row.
             guard current.status == .active else { throw Self.revoked(current) }
@@ -80,14 +103,15 @@ struct RefreshCoordinator {
         let isPostgres: Bool = if case .postgres = application.alterConfiguration.database { true } else { false }
         return try await withCrossInstanceLock(grantID, isPostgres: isPostgres) { tx -> Outcome in
             let now = application.clock.now()
-            guard let grant = try await Grant.find(grantID, on: tx), grant.status == .active,
-                let provider = try await catalog.provider(grant.provider, forApp: grant.$app.id, on: tx),
+            guard let grant = try await Grant.find(grantID, on: tx), grant.status == .active else { return .revoked }
+            // A provider or its settings gone missing is the operator's to fix, not the user's.
+            guard let provider = try await catalog.provider(grant.provider, forApp: grant.$app.id, on: tx),
                 let config = try await ProviderConfig.query(on: tx).filter(\.$app.$id == grant.$app.id)
                     .filter(\.$provider == grant.provider).first()
-            else { return .revoked }
+            else { return .transient("provider_not_configured") }
             // Re-check now that we hold the lock: someone may have refreshed meanwhile.
             let current = try grant.accessToken(using: sealer)
-            if let rejected, current != rejected { return .fresh }
+            if let rejected, current != rejected || !Self.mayRefreshAfterRejection(grant, now: now) { return .fresh }
             if rejected == nil, !Self.needsRefresh(grant, now: now) { return .fresh }
             guard let refreshToken = try grant.refreshToken(using: sealer) else { return .fresh }
 
@@ -101,7 +125,8 @@ struct RefreshCoordinator {
                 let tokens = try await client.refresh(refreshToken, provider: provider, config: config, clientSecret: try config.clientSecret(using: sealer))
                 // The new tokens, the audit entry (and nothing else) commit together.
                 return try await tx.transaction { tx in
-                    try grant.store(tokens, using: sealer)
+                    try grant.store(tokens, using: sealer, at: now)
+                    grant.refreshedAt = now
                     if let scopes = tokens.scopes { grant.scopes = scopes }
                     // A refresh may move the API host (Salesforce instance_url); keep the rest.
                     if !tokens.variables.isEmpty { grant.variables = (grant.variables ?? [:]).merging(tokens.variables) { $1 } }
@@ -110,13 +135,21 @@ struct RefreshCoordinator {
                     AlterMetrics.refresh(.ok)
                     return .fresh
                 }
-            } catch let error as ProviderError where error.isTransient {
+            } catch let error as ProviderError where !error.rejectsRefreshToken {
+                // Outages, throttling, malformed or oversize answers, redirects, 401/404, a
+                // refused client secret: none of them says the user's authorization is gone,
+                // so the grant stays exactly as it was and the caller may retry.
+                if error.rejectsClient {
+                    application.logger.error(
+                        "the provider refused this app's client credentials on refresh; check the provider config",
+                        metadata: ["provider": .string(grant.provider), "error": .string(error.error)])
+                }
                 try await audit(503, tx)
                 AlterMetrics.refresh(.failed)
                 return .transient(error.error)
             } catch let error as ProviderError {
-                // The stored refresh token is the one we just used (we read it under the lock),
-                // so the provider really refused it: the grant needs the user again.
+                // invalid_grant for the refresh token we just used (we read it under the lock,
+                // so no other worker rotated it meanwhile): the grant needs the user again.
                 AlterMetrics.refresh(.revoked)
                 application.logger.notice("refresh refused", metadata: ["provider": .string(grant.provider), "error": .string(error.error)])
                 return try await tx.transaction { tx in

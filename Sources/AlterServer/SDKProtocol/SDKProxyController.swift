@@ -60,7 +60,7 @@ struct SDKProxyController: RouteCollection {
             method: call.method, url: url, headers: headers, body: body, reference: .init(),
             reason: call.reason.map { String($0.prefix(AuditEvent.maxReasonLength)) })
         let sent = try await providerCall.send(with: credential, request: request)
-        let bytes = try await sent.upstream.body.collect(upTo: ProxyController.maxBodyBytes)
+        let bytes = try await sent.body(upTo: ProxyController.maxBodyBytes)
         var responseHeaders: [String: String] = [:]
         for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {
             responseHeaders[name.lowercased()] = responseHeaders[name.lowercased()].map { $0 + ", " + value } ?? value

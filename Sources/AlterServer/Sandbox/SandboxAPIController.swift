@@ -14,6 +14,29 @@ struct SandboxAPIController: RouteCollection {
         }
         api.on(.GET, "status", ":code", use: status)
         api.on(.POST, "status", ":code", use: status)
+        // Compressed when the caller accepts gzip, as most CDNs and large APIs answer: the
+        // proxy must relay such bytes untouched (security review F2).
+        api.grouped(ResponseCompressionMiddleware(override: .enable)).get("export", use: export)
+    }
+
+    /// `GET /sandbox/api/export?kib=N`: a JSON document of about N KiB (1–20480), the same
+    /// bytes for the same N, so a test can compare what arrives with what was sent.
+    func export(request: Request) async throws -> Response {
+        let kib = try request.query.get(Int?.self, at: "kib") ?? 64
+        guard (1...20480).contains(kib) else { throw Abort(.badRequest, reason: "kib must be 1 to 20480.") }
+        let response = Response(status: .ok, body: .init(string: Self.exportDocument(kib: kib)))
+        response.headers.contentType = .json
+        return response
+    }
+
+    static func exportDocument(kib: Int) -> String {
+        let row = #"{"id":0000000,"title":"Quarterly planning","location":"Room 4"},"#
+        var rows: [String] = []
+        rows.reserveCapacity(kib * 1024 / row.utf8.count + 1)
+        for index in 0..<(kib * 1024 / row.utf8.count + 1) {
+            rows.append(#"{"id":"# + String(format: "%07d", index) + #","title":"Quarterly planning","location":"Room 4"}"#)
+        }
+        return #"{"events":["# + rows.joined(separator: ",") + "]}"
     }
 
     struct Me: Content {
@@ -72,6 +95,8 @@ struct SandboxAPIController: RouteCollection {
             throw Abort(.badRequest, reason: "The status must be a number from 200 to 599.")
         }
         let response = Response(status: HTTPResponseStatus(statusCode: code))
+        // `?location=` for redirects, as a provider's 3xx carries one (the vault relays it; no client may follow it).
+        if let location = try? request.query.get(String.self, at: "location") { response.headers.replaceOrAdd(name: .location, value: location) }
         if ![204, 304].contains(code) {
             try response.content.encode(["status": code], as: .json)
         }

@@ -10,27 +10,63 @@ import Vapor
 /// event is claimed by moving its next attempt forward in one conditional UPDATE, so two
 /// server instances never send the same attempt; an event is retried until it is accepted
 /// (at-least-once), or given up after `maxAttempts`.
+///
+/// Apps are delivered to independently (security review F8): each app's due events go out
+/// one after another, in order, on a task of their own, and an app whose delivery is still
+/// running is skipped by later passes. One app's slow or silent receiver therefore delays
+/// only that app's events, by at most `timeout` per event; the receiver's body is never read.
 struct WebhookDispatcher {
     static let maxAttempts = 12
     static let claimLease: TimeInterval = 60
+    /// The whole delivery, from connect to the response head.
+    static let timeout: TimeAmount = .seconds(10)
 
     let application: Application
+    /// Apps with a delivery running in this process (shared by the loop's passes).
+    var busy = BusyApps()
+
+    /// The apps with a delivery in flight, so a pass skips them instead of sending twice.
+    actor BusyApps {
+        private var apps: Set<UUID> = []
+        func claim(_ app: UUID) -> Bool { apps.insert(app).inserted }
+        func release(_ app: UUID) { apps.remove(app) }
+    }
 
     /// Seconds to wait before attempt `n + 1`: 5 s, 10 s, 20 s … capped at one hour.
     static func backoff(afterAttempt attempts: Int) -> TimeInterval {
         min(5 * pow(2, Double(max(attempts - 1, 0))), 3600)
     }
 
-    /// One pass over due events (claimed by pushing their next attempt a lease ahead, only
-    /// if nobody else did first). Returns how many were delivered.
+    /// One pass over due events: every app not already being delivered to gets its own
+    /// task, and the pass waits for them. Returns how many were delivered.
     @discardableResult
     func deliverDue(limit: Int = 50) async throws -> Int {
         let db = application.db
         let now = application.clock.now()
         let due = try await WebhookOutbox.query(on: db).filter(\.$deliveredAt == nil).filter(\.$nextAttemptAt <= now)
             .sort(\.$createdAt).limit(limit).all()
+        let byApp = Dictionary(grouping: due, by: { $0.$app.id })
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for (app, events) in byApp where await busy.claim(app) {
+                group.addTask {
+                    do {
+                        let delivered = try await deliverInOrder(events, now: now)
+                        await busy.release(app)
+                        return delivered
+                    } catch {
+                        await busy.release(app)
+                        throw error
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+    }
+
+    /// One app's events, oldest first; each is claimed just before it is sent.
+    private func deliverInOrder(_ events: [WebhookOutbox], now: Date) async throws -> Int {
         var delivered = 0
-        for event in due where try await claim(event, now: now) {
+        for event in events where try await claim(event, now: now) {
             if try await deliver(event, now: now) { delivered += 1 }
         }
         return delivered
@@ -56,9 +92,9 @@ struct WebhookDispatcher {
             request.headers.add(name: "Alter-Signature", value: WebhookSignature.header(body: event.payload, secret: secret, at: now))
             request.body = .bytes(ByteBuffer(string: event.payload))
             do {
-                let response = try await application.providerHTTP.execute(request, timeout: .seconds(10))
-                _ = try? await response.body.collect(upTo: 64 * 1024)
-                if !(200..<300).contains(Int(response.status.code)) { failure = "HTTP \(response.status.code)" }
+                // The status is the receiver's whole answer: its body is dropped unread.
+                let status = try await application.providerHTTP.execute(request, deadline: .now() + Self.timeout).status
+                if !(200..<300).contains(Int(status.code)) { failure = "HTTP \(status.code)" }
             } catch {
                 failure = "unreachable"
             }
@@ -89,13 +125,20 @@ struct WebhookDeliveryLoop: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
         let dispatcher = WebhookDispatcher(application: application)
         handle.task = Task {
-            while !Task.isCancelled {
-                do {
-                    try await dispatcher.deliverDue()
-                } catch {
-                    application.logger.warning("webhook delivery pass failed", metadata: ["type": "\(type(of: error))"])
+            // Passes overlap: a pass still waiting on one app's receiver does not hold up the
+            // next second's pass for the others (the busy set keeps each app to one delivery).
+            await withDiscardingTaskGroup { passes in
+                while !Task.isCancelled {
+                    passes.addTask {
+                        do {
+                            try await dispatcher.deliverDue()
+                        } catch {
+                            application.logger.warning("webhook delivery pass failed", metadata: ["type": "\(type(of: error))"])
+                        }
+                    }
+                    try? await Task.sleep(for: .seconds(1))
                 }
-                try? await Task.sleep(for: .seconds(1))
+                passes.cancelAll()
             }
         }
     }

@@ -71,10 +71,10 @@ struct ProviderRefreshTests {
             grant.userSubject = ""
             grant.scopes = []
             grant.status = .active
-            try grant.store(ProviderTokens(accessToken: "a1", refreshToken: "r1"), using: app.sealer)
-            try grant.store(ProviderTokens(accessToken: "a2"), using: app.sealer)
+            try grant.store(ProviderTokens(accessToken: "a1", refreshToken: "r1"), using: app.sealer, at: Date())
+            try grant.store(ProviderTokens(accessToken: "a2"), using: app.sealer, at: Date())
             #expect(try grant.refreshToken(using: app.sealer) == "r1")
-            try grant.store(ProviderTokens(accessToken: "a3", refreshToken: "r2"), using: app.sealer)
+            try grant.store(ProviderTokens(accessToken: "a3", refreshToken: "r2"), using: app.sealer, at: Date())
             #expect(try grant.refreshToken(using: app.sealer) == "r2")
             #expect(try grant.accessToken(using: app.sealer) == "a3")
         }

@@ -54,13 +54,15 @@ struct MultiInstanceRefreshTests {
         try await withRunningApp(database: .postgres) { app, browser in
             let seeded = try await seedApp(app, providers: ["sandbox"])
             let vault = VaultCalls(browser: browser, key: seeded.key)
-            // A token that lives 30 s is inside the vault's 60 s refresh skew: due for refresh
-            // at once, yet still valid at the sandbox while the connect flow reads userinfo.
-            try await vault.control(["access_token_ttl": 30])
+            // A 3 s token is due for refresh once a fifth of its life is left (the second
+            // instance runs on the real clock), and valid while the connect flow reads userinfo.
+            try await vault.control(["access_token_ttl": 3])
             let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            let connected = ContinuousClock.now
             try await vault.control(["access_token_ttl": 3600])
             let second = try await SecondInstance.start(sharing: app)
             defer { second.stop() }
+            try await Task.sleep(until: connected + .milliseconds(2500))
             let (before, statuses) = try await withTestBrowser(baseURL: second.baseURL) { other in
                 let otherVault = VaultCalls(browser: other, key: seeded.key)
                 let before = try #require(try await vault.sandbox()["refresh_count"] as? Int)

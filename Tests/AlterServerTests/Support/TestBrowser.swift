@@ -82,6 +82,8 @@ final class TestBrowser: @unchecked Sendable {
         let status: Int
         let headers: HTTPHeaders
         let body: String
+        /// The body's bytes as they arrived (no decompression).
+        var data = Data()
         var location: String? { headers.first(name: "Location") }
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
 
@@ -146,7 +148,7 @@ final class TestBrowser: @unchecked Sendable {
             // As browsers do: an expired cookie (Max-Age=0) is removed.
             if header.lowercased().contains("max-age=0") { cookies[name] = nil } else { cookies[name] = String(parts[1]) }
         }
-        let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
-        return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+        let bytes = try await response.body.collect(upTo: 12 * 1024 * 1024)
+        return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes), data: Data(buffer: bytes))
     }
 }

@@ -22,9 +22,9 @@ struct RunningVault {
     let clock: MovableClock
     let http: HTTPClient
 
-    /// The SDK as the app's backend would configure it.
+    /// The SDK as the app's backend would configure it: with the SDK's own HTTP client.
     func sdk(caller: String? = "sdk-tests", key: String? = nil) -> AlterVault {
-        AlterVault(apiKey: key ?? appKey, caller: caller, baseURL: baseURL, httpClient: http)
+        AlterVault(apiKey: key ?? appKey, caller: caller, baseURL: baseURL)
     }
 
     /// `POST /sandbox/control`: flips the sandbox provider's switches, e.g. `["revoke_refresh": true]`.
