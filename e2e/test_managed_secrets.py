@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from alter_sdk import AgentPrincipal, BlockedDestinationError, GrantNotFoundError, SystemPrincipal, UserPrincipal
+from alter_sdk import AgentPrincipal, BlockedDestinationError, GrantNotFoundError, GrantRevokedError, SystemPrincipal, UserPrincipal
 from alter_sdk.exceptions import AlterValueError, BackendError
 
 from conftest import Vault, alter_cli, http
@@ -261,3 +261,22 @@ def test_no_secret_value_is_in_the_data_directory_or_the_logs(vault: Vault, iden
             assert value.encode() not in data, f"{value[:6]}… found in {path.name}"
             assert base64.b64encode(value.encode()) not in data
         assert value not in output
+
+
+def test_revoke_grant_from_the_sdk_stops_a_secret_grant_at_once(vault: Vault, identity: IdentityApp, echo: Echo) -> None:
+    secret_id, _ = create_secret(vault, identity, echo, "bearer", value_of())
+    grant_id = system_grant(vault, identity, secret_id)
+    both_ways(vault, identity, echo.origin + "/before-revoke", grant_id)
+    before = len(echo.calls)
+
+    async def flow(sdk: Any) -> None:
+        revoked = await sdk.revoke_grant(grant_id, reason="offboarding")
+        assert revoked.grant_id == grant_id
+        for call in (sdk.request, sdk.proxy_request):
+            with pytest.raises(GrantRevokedError):
+                await call("GET", echo.origin + "/after-revoke", grant_id=grant_id)
+
+    run_sdk(vault.url, identity.key, flow)
+    assert len(echo.calls) == before  # nothing reached the service after the revocation
+    status, body = http("GET", f"{vault.url}/v1/audit?grant_id={grant_id}", headers={"Authorization": f"Bearer {identity.key}"})
+    assert status == 200 and "revoke" in [event["action"] for event in json.loads(body)["events"]], body

@@ -167,12 +167,34 @@ struct SDKGrantsController: RouteCollection {
     func revoke(request: Request) async throws -> Response {
         _ = try request.authenticatedApp  // the app's own key: an agent gives up a delegation instead (delegations/me)
         let body = try request.content.decode(RevokeRequest.self)
+        let reason = body.reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }
+        if let revokedSecretGrant = try await revokeManagedSecretGrant(request: request, userToken: body.userToken, reason: reason) {
+            return try .sdkJSON(revokedSecretGrant)
+        }
         let reference = SDKGrantReference(grantID: request.parameters.get("grant"), userToken: body.userToken)
         let grant = try await reference.resolve(request)
-        let revoked = try await GrantRevocation.revoke(grant, reason: body.reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }, request: request)
+        let revoked = try await GrantRevocation.revoke(grant, reason: reason, request: request)
         return try .sdkJSON(RevokeResponse(
             success: true, message: revoked.revokedAtProvider ? "Grant revoked, at the provider too." : "Grant revoked.",
             grantID: revoked.grantID.uuidString.lowercased(), revokedAt: revoked.at))
+    }
+
+    /// `revoke_grant` on a managed-secret grant: revoked through `ManagedSecrets` (as
+    /// `DELETE /v1/secrets/{id}/grants/{grant_id}` is), after the one access rule; nil when the
+    /// id names no secret grant of the app (then it is an OAuth grant id, or unknown).
+    private func revokeManagedSecretGrant(request: Request, userToken: String?, reason: String?) async throws -> RevokeResponse? {
+        let caller = try request.caller
+        guard let raw = request.parameters.get("grant"), let id = UUID(uuidString: raw) else { return nil }
+        let secrets = ManagedSecrets(application: request.application, db: request.db, appID: try caller.app.requireID(), caller: request.alterCaller)
+        guard let (grant, secret) = try await secrets.grant(id: id) else { return nil }
+        var subject: String?
+        if let userToken { subject = try await request.application.userTokenVerifier.verify(userToken, for: caller.app) }
+        try await CredentialAccess.authorize(caller, toUse: .managedSecretGrant(grant, userSubject: subject), on: request.db)
+        guard grant.status != .revoked else {
+            throw APIError(.grantRevoked, "This grant was already revoked.", details: ["grant_id": id.uuidString.lowercased()])
+        }
+        try await secrets.revoke(grant, secret: secret, reason: reason)
+        return RevokeResponse(success: true, message: "Grant revoked.", grantID: id.uuidString.lowercased(), revokedAt: request.application.clock.now())
     }
 
     /// The SDK saw the provider refuse a call for missing scopes: kept as an audit entry
