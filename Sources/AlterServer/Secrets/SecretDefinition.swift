@@ -5,7 +5,8 @@ import Foundation
 /// send it to, and a value of the template's shape. Every surface builds one of these and
 /// nothing else decides what a valid secret is.
 struct SecretDefinition: Sendable {
-    struct Input: Sendable {
+    /// What a surface collects, unchecked; decoded as is from `POST /v1/secrets`'s body.
+    struct Input: Sendable, Decodable {
         var name: String?
         var slug: String?
         var template: String?
@@ -15,6 +16,13 @@ struct SecretDefinition: Sendable {
         var allowedHosts: [String]?
         var allowsPrivateNetwork: Bool?
         var value: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, slug, template, header, format, value
+            case queryParameter = "query_parameter"
+            case allowedHosts = "allowed_hosts"
+            case allowsPrivateNetwork = "allow_private_network"
+        }
     }
 
     let name: String

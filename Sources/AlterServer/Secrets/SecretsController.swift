@@ -6,25 +6,6 @@ import Vapor
 /// `/v1/secrets`: an app's managed secrets and their grants (`ManagedSecrets`), with its app
 /// key. Values go in (create, rotate) and never come out.
 struct SecretsController: RouteCollection {
-    struct Create: Decodable {
-        var name: String?
-        var slug: String?
-        var template: String?
-        var header: String?
-        var format: String?
-        var queryParameter: String?
-        var allowedHosts: [String]?
-        var allowPrivateNetwork: Bool?
-        var value: [String: String]?
-
-        enum CodingKeys: String, CodingKey {
-            case name, slug, template, header, format, value
-            case queryParameter = "query_parameter"
-            case allowedHosts = "allowed_hosts"
-            case allowPrivateNetwork = "allow_private_network"
-        }
-    }
-
     struct Rotate: Decodable {
         var value: [String: String]?
     }
@@ -106,12 +87,10 @@ struct SecretsController: RouteCollection {
     }
 
     func create(request: Request) async throws -> Response {
-        let body = try request.content.decode(Create.self)
+        let body = try request.content.decode(SecretDefinition.Input.self)
         let definition: SecretDefinition
         do {
-            definition = try SecretDefinition(validating: .init(
-                name: body.name, slug: body.slug, template: body.template, header: body.header, format: body.format, queryParameter: body.queryParameter,
-                allowedHosts: body.allowedHosts, allowsPrivateNetwork: body.allowPrivateNetwork, value: body.value))
+            definition = try SecretDefinition(validating: body)
         } catch { throw APIError.invalidRequest(error.description) }
         let secret = try await store(request).create(definition)
         let response = Response(status: .created)
