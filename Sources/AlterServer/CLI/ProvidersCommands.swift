@@ -45,7 +45,7 @@ struct ProvidersCommands: AsyncCommandGroup {
             let config: ProviderConfig
             let created: Bool
             do {
-                (config, created) = try await setup.configure(provider, change)
+                (config, created) = try await setup.setClient(provider, change)
             } catch let refusal as ProviderSetup.Refusal {
                 throw CommandError(Self.words(refusal, provider: provider))
             }

@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 
 /// JWT identity settings of an app (how its `user_token`s are verified), for

@@ -39,7 +39,7 @@ struct ProviderSetup {
     }
 
     /// Adds or updates the app's client for `provider`; returns it and whether it is new.
-    func configure(_ provider: CatalogProvider, _ change: ClientChange) async throws -> (ProviderConfig, created: Bool) {
+    func setClient(_ provider: CatalogProvider, _ change: ClientChange) async throws -> (ProviderConfig, created: Bool) {
         let clientID = change.clientID.trimmingCharacters(in: .whitespaces)
         guard !clientID.isEmpty, clientID.count <= 512 else { throw Refusal.clientIDRequired }
         let existing = try await config(for: provider.id)
