@@ -57,13 +57,16 @@ struct PortalPage {
         let notice = PortalNotice.text(for: request).map { "<p class=\"notice\" role=\"status\">\(HTML.escape($0))</p>" } ?? ""
         let html = """
             <!doctype html><html lang="en"><head><meta charset="utf-8">\
-            <meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer">\
+            <meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="same-origin">\
             <title>\(HTML.escape(title)) · Alter Vault portal</title><style nonce="\(nonce)">\(Self.css)</style></head>\
             <body><a class="skip" href="#main">Skip to content</a>\(header)\(nav)<main id="main"><h1>\(HTML.escape(title))</h1>\(notice)\(body)</main>\
             <script nonce="\(nonce)">\(Self.js)</script></body></html>
             """
         let response = Response(status: status, body: .init(string: html))
         PageSecurity.apply(to: response, nonce: nonce, isHTTPS: request.application.alterConfiguration.isHTTPS)
+        // Not `no-referrer`: with it Chromium sends `Origin: null` on the portal's own form
+        // posts, and PortalForm.isSameOrigin needs the real origin. Other sites still get none.
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
         return response
     }
 
