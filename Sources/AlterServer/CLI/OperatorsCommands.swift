@@ -15,7 +15,7 @@ struct OperatorsCommands: AsyncCommandGroup {
         struct Signature: CommandSignature {
             @Option(name: "email", help: "The operator's email (their sign-in name)") var email: String?
             @Flag(name: "password-stdin", help: "Read the password from standard input instead of printing a setup link") var passwordStdin: Bool
-            @Flag(name: "reset", help: "For an existing operator: a new setup link (or password); their sessions end") var reset: Bool
+            @Flag(name: "reset", help: "For an existing operator: a new setup link (or password); the old password and their sessions end") var reset: Bool
         }
         var help: String {
             "Creates a portal operator and prints a one-time setup link (valid 24 h), or sets the password read from stdin (--password-stdin)."

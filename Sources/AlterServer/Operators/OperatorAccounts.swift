@@ -64,6 +64,8 @@ struct OperatorAccounts {
             account.setupTokenHash = nil
             account.setupExpiresAt = nil
         } else {
+            // A reset may follow a leaked password: the old one stops working now.
+            account.passwordHash = nil
             let token = SecretToken.generate(prefix: "ops_setup_")
             account.setupTokenHash = SecretToken.hash(token)
             account.setupExpiresAt = application.clock.now().addingTimeInterval(Self.setupLifetime)

@@ -84,6 +84,9 @@ struct OperatorTests {
 
             let again = try await accounts.create(email: "new@example.com", password: nil, reset: true)
             let second = String(try #require(again.setupLink).split(separator: "=").last!)
+            await #expect(throws: OperatorAccounts.Failure.wrongCredentials) {
+                _ = try await accounts.authenticate(email: "new@example.com", password: "a long enough password", address: nil)
+            }
             let tomorrow = Date().addingTimeInterval(OperatorAccounts.setupLifetime + 1)
             app.clock = VaultClock(now: { tomorrow })
             await #expect(throws: OperatorAccounts.Failure.setupLinkInvalid) { _ = try await accounts.completeSetup(token: second, password: "another long password") }
