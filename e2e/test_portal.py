@@ -306,6 +306,14 @@ def test_xss_attempts_in_every_text_field_are_rendered_inert(operator: Page, vau
     page.fill("#discovery_url", "https://127.0.0.1:1/" + XSS)
     page.fill("#api_hosts", XSS)
     page.click("#add-custom")
+    page.goto(base + "/secrets")
+    page.select_option("#secret-template", "bearer")
+    page.fill("#secret-name", XSS[:60])
+    page.fill("#secret-value", "sk_portal_secret_value_1234")
+    page.fill("#secret-hosts", "https://api.example.com")
+    page.click("#create-secret")
+    expect(page.locator(".notice")).to_have_text("Saved.")
+    assert "sk_portal_secret_value_1234" not in page.content()  # write-only
     pages = ["", "/identity", "/providers/sandbox", "/webhooks", "/agents", "/keys", "/secrets",
              "/grants?user=" + XSS + "&agent=" + XSS, "/audit?caller=" + XSS, "/providers?q=" + XSS]
     for path in pages:
