@@ -77,6 +77,13 @@ def create_app(page: Page, vault, name: str, website: str = "") -> str:
 def test_an_operator_sets_up_an_app_connects_an_account_and_revokes_it(operator: Page, vault, browser: Browser):
     page = operator
     shot(page, "apps")
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(20, 20, 23)"
+    shot(page, "apps-dark")
+    page.emulate_media(color_scheme="light")
+    # Keyboard: the first Tab reaches the skip link, which leads to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
     # An app of the operator's own, with the sandbox provider and a key.
     app_id = create_app(page, vault, f"Story {uuid.uuid4().hex[:6]}", vault.demo_url)
     expect(page.locator(".notice")).to_have_text("Saved.")
