@@ -143,6 +143,9 @@ class Vault(ServerProcess):
         self.url = f"http://localhost:{self.port}"
         self.demo_url = f"http://localhost:{self.demo_port}"
         self.app_key: str | None = None
+        # The operator `alter demo` creates for the portal (test_portal.py signs in with it).
+        self.portal_email: str | None = None
+        self.portal_password: str | None = None
 
         env = alter_env(self.data_dir, self.url)
         self._start([str(binary), "demo", "--hostname", "127.0.0.1", "--port", str(self.port), "--demo-port", str(self.demo_port)],
@@ -156,6 +159,9 @@ class Vault(ServerProcess):
         match = re.search(r"Alter Vault:\s*(http\S+)", line)
         if match:
             self.url = match.group(1).rstrip("/")
+        match = re.search(r"Portal: \S+ \(sign in as (\S+), password: (\S+)\)", line)
+        if match:
+            self.portal_email, self.portal_password = match.group(1), match.group(2)
         match = re.search(r"Demo app:\s*(http\S+)", line)
         if match:
             self.demo_url = match.group(1).rstrip("/")

@@ -32,5 +32,9 @@ enum AlterMigrations {
         ManagedSecret.Migration(),
         SecretGrant.Migration(),
         Grant.AddTokenTimes(),
+        Operator.Migration(),
+        OperatorSession.Migration(),
+        OperatorLoginFailure.Migration(),
+        ClientApp.AddBranding(),
     ]
 }

@@ -27,4 +27,5 @@ func routes(_ app: Application) throws {
     try hosted.register(collection: ConnectUIController())
     try hosted.register(collection: OAuthCallbackController())
     if app.alterConfiguration.sandboxEnabled { try app.register(collection: SandboxController()) }
+    if app.alterConfiguration.portalEnabled { try app.register(collection: PortalRoutes()) }
 }

@@ -20,6 +20,10 @@ final class ClientApp: Model, @unchecked Sendable {
     /// Where grant events are POSTed (see `AppWebhookMigration`).
     @OptionalField(key: "webhook_url") var webhookURL: String?
     @OptionalField(key: "webhook_secret") var sealedWebhookSecret: String?
+    /// Connect branding (`AppBranding`, added by `AddBranding`).
+    @OptionalField(key: "brand_display_name") var brandDisplayName: String?
+    @OptionalField(key: "brand_logo") var brandLogo: String?
+    @OptionalField(key: "brand_accent_color") var brandAccentColor: String?
 
     static let webhookSecretField = "webhook_secret"
 

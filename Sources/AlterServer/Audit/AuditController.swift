@@ -43,12 +43,12 @@ struct AuditController: RouteCollection {
             guard let parsed = Int(raw), (1...1000).contains(parsed) else { throw APIError.invalidRequest("limit must be an integer from 1 to 1000.") }
             limit = parsed
         }
-        var query = AuditEvent.query(on: request.db).filter(\.$app.$id == (try app.requireID()))
+        var query = AuditQuery(appID: try app.requireID())
         if let raw = request.query[String.self, at: "grant_id"] {
             guard let grantID = UUID(uuidString: raw) else { throw APIError.invalidRequest("grant_id is not a grant id.") }
-            query = query.filter(\.$grantID == grantID)
+            query.grantID = grantID
         }
-        let events = try await query.sort(\.$at, .descending).limit(limit).all()
+        let events = try await query.events(limit: limit, on: request.db)
         return Page(events: try events.map {
             Entry(id: try $0.requireID(), at: $0.at, action: $0.action, grantID: $0.grantID?.uuidString.lowercased(), caller: $0.caller,
                 agent: $0.agent, method: $0.method, host: $0.host, status: $0.status, latencyMS: $0.latencyMS, reason: $0.reason,

@@ -7,7 +7,7 @@ import Foundation
 final class AuditEvent: Model, @unchecked Sendable {
     static let schema = "audit_events"
 
-    enum Action: String, Codable, Sendable {
+    enum Action: String, Codable, Sendable, CaseIterable {
         case proxy, token, refresh, revoke
         /// A provider call the official SDK made itself and reported (`/sdk/oauth/audit/api-call`).
         case apiCall = "api_call"

@@ -21,20 +21,11 @@ struct AppsCommands: AsyncCommandGroup {
         var help: String { "Creates an app. Then create a key with `alter keys create --app <id>`." }
 
         func run(using context: CommandContext, signature: Signature) async throws {
-            guard let name = signature.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name.count <= 100 else {
+            guard let name = signature.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
                 throw CommandError("--name is required (1–100 characters)")
             }
-            var website: String?
-            if let raw = signature.websiteURL {
-                do {
-                    website = try AllowedOrigin(parsing: raw).value
-                } catch {
-                    throw CommandError("--website-url \(error.rule) (expected an origin like https://app.example.com)")
-                }
-            }
-            let app = ClientApp(name: name, websiteURL: website)
-            try await app.create(on: context.application.db)
-            context.console.print("Created app \(name)")
+            let app = try await AppSettings.create(name: name, websiteURL: signature.websiteURL, websiteField: "--website-url", on: context.application.db)
+            context.console.print("Created app \(app.name)")
             context.console.print("id: \(try app.requireID().uuidString)")
         }
     }
@@ -70,30 +61,15 @@ struct AppsCommands: AsyncCommandGroup {
             guard (signature.jwksURL == nil) != (signature.publicKeyFile == nil) else {
                 throw CommandError("give exactly one of --jwks-url or --public-key-file")
             }
-            if let url = signature.jwksURL {
-                guard let parsed = URL(string: url), parsed.scheme == "https" || (parsed.scheme == "http" && AllowedOrigin.isLoopback(parsed.host ?? ""))
-                else { throw CommandError("--jwks-url must be an https URL") }
-            }
             var pem: String?
             if let path = signature.publicKeyFile {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("-----BEGIN PUBLIC KEY-----") else {
-                    throw CommandError("--public-key-file must be a readable PEM public key")
-                }
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandError("--public-key-file must be a readable PEM public key") }
                 pem = text
             }
-            var algorithms: [String]?
-            if let list = signature.algorithms {
-                let parsed = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                guard !parsed.isEmpty, parsed.allSatisfy(UserTokenVerifier.supportedAlgorithms.contains) else {
-                    throw CommandError("--algorithms must list some of \(UserTokenVerifier.supportedAlgorithms.sorted().joined(separator: ", "))")
-                }
-                algorithms = parsed
-            }
-            app.jwtIssuer = issuer
-            app.jwtAudience = signature.audience
-            app.jwtJWKSURL = signature.jwksURL
-            app.jwtPublicKeyPEM = pem
-            app.jwtAlgorithms = algorithms
+            let settings = IdentitySettings(
+                issuer: issuer, audience: signature.audience, jwksURL: signature.jwksURL, publicKeyPEM: pem,
+                algorithms: signature.algorithms.map { IdentitySettings.algorithms($0) ?? [] })
+            try settings.apply(to: app)
             try await app.update(on: context.application.db)
             context.console.print("JWT identity configured for \(app.name)")
         }
@@ -110,20 +86,14 @@ struct AppsCommands: AsyncCommandGroup {
         func run(using context: CommandContext, signature: Signature) async throws {
             let db = context.application.db
             let app = try await AppLookup.find(signature.app, on: db)
+            let endpoint = WebhookEndpoint(db: db, sealer: context.application.sealer)
             if signature.remove {
-                app.webhookURL = nil
-                app.sealedWebhookSecret = nil
-                try await app.update(on: db)
+                try await endpoint.remove(for: app)
                 context.console.print("Webhooks removed for \(app.name)")
                 return
             }
-            guard let url = signature.url, let parsed = URL(string: url), let host = parsed.host, parsed.user == nil,
-                parsed.scheme == "https" || (parsed.scheme == "http" && AllowedOrigin.isLoopback(host))
-            else { throw CommandError("--url must be an https URL (http only for localhost)") }
-            let secret = WebhookSignature.newSecret()
-            app.webhookURL = url
-            app.sealedWebhookSecret = try context.application.sealer.seal(secret, row: try app.requireID().uuidString, field: ClientApp.webhookSecretField)
-            try await app.update(on: db)
+            guard let url = signature.url else { throw CommandError("--url must be an https URL (http only for localhost)") }
+            let secret = try await endpoint.set(url: url, for: app)
             context.console.print(secret)
             context.console.output("Webhook signing secret for \(app.name): store it now, it is not shown again.", style: .info, newLine: true)
         }

@@ -20,8 +20,7 @@ struct KeysCommands: AsyncCommandGroup {
 
         func run(using context: CommandContext, signature: Signature) async throws {
             let app = try await AppLookup.find(signature.app, on: context.application.db)
-            let (key, secret) = APIKey.make(for: try app.requireID())
-            try await key.create(on: context.application.db)
+            let (key, secret) = try await AppKeyManagement(db: context.application.db, appID: try app.requireID()).create()
             context.console.print(secret)
             context.console.output("Store this key now: it is not shown again. Key id: \(try key.requireID().uuidString)", style: .info, newLine: true)
         }
@@ -36,8 +35,7 @@ struct KeysCommands: AsyncCommandGroup {
         func run(using context: CommandContext, signature: Signature) async throws {
             let app = try await AppLookup.find(signature.app, on: context.application.db)
             // The app's own keys; an agent's are listed by `alter agents keys list`.
-            let keys = try await APIKey.query(on: context.application.db).filter(\.$app.$id == app.requireID()).filter(\.$agent.$id == nil)
-                .sort(\.$createdAt).all()
+            let keys = try await AppKeyManagement(db: context.application.db, appID: try app.requireID()).list()
             for key in keys {
                 let state = key.revokedAt.map { "revoked \($0)" } ?? "active"
                 let used = key.lastUsedAt.map { "last used \($0)" } ?? "never used"
@@ -54,13 +52,10 @@ struct KeysCommands: AsyncCommandGroup {
 
         func run(using context: CommandContext, signature: Signature) async throws {
             guard let raw = signature.key, let id = UUID(uuidString: raw) else { throw CommandError("--key must be a key id from `alter keys list`") }
-            guard let key = try await APIKey.find(id, on: context.application.db) else { throw CommandError("no key \(raw)") }
+            guard let found = try await APIKey.find(id, on: context.application.db) else { throw CommandError("no key \(raw)") }
             // An agent's key keeps its own rules (the last one needs --force).
-            guard key.$agent.id == nil else { throw CommandError("\(raw) is an agent key; use `alter agents keys revoke`") }
-            if key.revokedAt == nil {
-                key.revokedAt = context.application.clock.now()
-                try await key.update(on: context.application.db)
-            }
+            guard found.$agent.id == nil else { throw CommandError("\(raw) is an agent key; use `alter agents keys revoke`") }
+            let key = try await AppKeyManagement(db: context.application.db, appID: found.$app.id).revoke(id, now: context.application.clock.now())
             context.console.print("Revoked key \(key.displayPrefix)…")
         }
     }

@@ -37,24 +37,19 @@ struct ProvidersCommands: AsyncCommandGroup {
             }
             guard let clientID = signature.clientID, !clientID.isEmpty, clientID.count <= 512 else { throw CommandError("--client-id is required") }
             guard let secret = signature.clientSecret, !secret.isEmpty, secret.count <= 2048 else { throw CommandError("--client-secret is required") }
-            let scopes = ProvidersCommands.list(signature.scopes)
-
-            let existing = try await ProviderConfig.query(on: db).filter(\.$app.$id == app.requireID()).filter(\.$provider == providerID).first()
-            let variables = try Self.variables(signature.variables, existing: existing?.variables ?? [:], provider: provider)
-            let config = existing ?? ProviderConfig()
-            if existing == nil {
-                config.id = UUID()
-                config.$app.id = try app.requireID()
-                config.provider = providerID
+            let setup = ProviderSetup(db: db, sealer: context.application.sealer, appID: try app.requireID())
+            let change = ProviderSetup.ClientChange(
+                clientID: clientID, clientSecret: secret, scopes: ProvidersCommands.list(signature.scopes),
+                variables: try Self.variablePairs(signature.variables, provider: provider), enabled: !signature.disable,
+                moveRedirectURI: signature.moveRedirectURI)
+            let config: ProviderConfig
+            let created: Bool
+            do {
+                (config, created) = try await setup.setClient(provider, change)
+            } catch let refusal as ProviderSetup.Refusal {
+                throw CommandError(Self.words(refusal, provider: provider))
             }
-            config.clientID = clientID
-            try config.setClientSecret(secret, using: context.application.sealer)
-            config.scopes = scopes
-            config.enabled = !signature.disable
-            config.variables = variables.isEmpty ? nil : variables
-            if signature.moveRedirectURI { config.legacyCallback = nil }
-            try await config.save(on: db)
-            context.console.print("\(existing == nil ? "Configured" : "Updated") \(providerID) for \(app.name)")
+            context.console.print("\(created ? "Configured" : "Updated") \(providerID) for \(app.name)")
             let publicURL = context.application.alterConfiguration.publicURL
             context.console.print("  redirect URI: \(config.redirectURI(publicURL: publicURL)) (register exactly this at \(provider.name))")
             if config.legacyCallback == true {
@@ -62,25 +57,30 @@ struct ProvidersCommands: AsyncCommandGroup {
             }
         }
 
-        /// The provider's config variables: every one set, each value checked against its
-        /// pattern and its place in the URLs before anything is stored.
-        static func variables(_ option: String?, existing: [String: String], provider: CatalogProvider) throws -> [String: String] {
-            var values = existing.filter { provider.configVariables[$0.key] != nil }
+        /// `--variable name=value[,name=value]` as pairs; the values are `ProviderSetup`'s to check.
+        static func variablePairs(_ option: String?, provider: CatalogProvider) throws -> [String: String] {
+            var pairs: [String: String] = [:]
             for pair in (option ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !pair.isEmpty {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let variable = provider.configVariables[parts[0]] else {
+                guard parts.count == 2, provider.configVariables[parts[0]] != nil else {
                     let known = provider.configVariables.keys.sorted()
                     throw CommandError("--variable '\(pair)': \(provider.id) takes \(known.isEmpty ? "no variables" : known.map { "\($0)=…" }.joined(separator: ", "))")
                 }
-                guard ProviderURLTemplate.accepts(parts[1], for: parts[0], of: provider) else {
-                    throw CommandError("--variable \(parts[0]): '\(parts[1])' is not allowed (\(variable.description ?? "must match \(variable.pattern ?? "")"))")
-                }
-                values[parts[0]] = parts[1]
+                pairs[parts[0]] = parts[1]
             }
-            if let missing = provider.configVariables.keys.sorted().first(where: { values[$0] == nil }) {
-                throw CommandError("\(provider.id) needs --variable \(missing)=… (\(provider.configVariables[missing]?.description ?? "see docs/providers.md"))")
+            return pairs
+        }
+
+        static func words(_ refusal: ProviderSetup.Refusal, provider: CatalogProvider) -> String {
+            switch refusal {
+            case .unknownVariable(let name, let known):
+                "--variable '\(name)': \(provider.id) takes \(known.isEmpty ? "no variables" : known.map { "\($0)=…" }.joined(separator: ", "))"
+            case .variableNotAllowed(let name, let value, let rule): "--variable \(name): '\(value)' is not allowed (\(rule))"
+            case .variableMissing(let name, let rule): "\(provider.id) needs --variable \(name)=… (\(rule))"
+            case .clientIDRequired: "--client-id is required"
+            case .clientSecretRequired: "--client-secret is required"
+            default: "\(refusal)"
             }
-            return values
         }
     }
 
@@ -173,7 +173,7 @@ struct ProvidersCommands: AsyncCommandGroup {
             let db = context.application.db
             let app = try await AppLookup.find(signature.app, on: db)
             guard let id = signature.id, let name = signature.name else { throw CommandError("--id and --name are required") }
-            guard context.application.providerCatalog[id] == nil else {
+            guard (try? ProviderSetup.checkCustomID(id, catalog: context.application.providerCatalog)) != nil else {
                 throw CommandError("'\(id)' is a catalog provider; configure it with `alter providers configure`, or pick another --id")
             }
             guard !(signature.pkce && signature.noPKCE) else { throw CommandError("--pkce and --no-pkce contradict each other") }
@@ -201,20 +201,15 @@ struct ProvidersCommands: AsyncCommandGroup {
                 apiHosts: apiHosts, scopes: ProvidersCommands.list(signature.scopes),
                 pkce: signature.noPKCE ? false : (signature.pkce ? true : nil), clientAuth: clientAuth,
                 allowsPrivateNetwork: signature.allowPrivateNetwork)
+            let setup = ProviderSetup(db: db, sealer: context.application.sealer, appID: try app.requireID())
             let entry: CatalogProvider
+            let replaced: Bool
             do {
-                entry = try input.entry(discovered: discovered)
-            } catch {
-                throw CommandError("custom provider '\(id)': \(error.rule)")
+                (entry, replaced) = try await setup.addCustom(input, discovered: discovered, catalog: context.application.providerCatalog)
+            } catch ProviderSetup.Refusal.custom(let violation) {
+                throw CommandError("custom provider '\(id)': \(violation.rule)")
             }
-
-            let appID = try app.requireID()
-            let existing = try await CustomProvider.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == id).first()
-            let row = existing ?? CustomProvider()
-            row.$app.id = appID
-            try row.store(entry)
-            try await row.save(on: db)
-            context.console.print("\(existing == nil ? "Added" : "Replaced") custom provider \(id) for \(app.name)")
+            context.console.print("\(replaced ? "Replaced" : "Added") custom provider \(id) for \(app.name)")
             context.console.print("  authorization: \(entry.authorizationURL)")
             context.console.print("  token:         \(entry.tokenURL) (\(entry.clientAuth.rawValue)\(entry.pkce ? ", PKCE S256" : ", no PKCE"))")
             context.console.print("  userinfo:      \(entry.userinfo?.url ?? "-") (account: \(entry.userinfo?.accountIdentifier ?? "-"))")
@@ -234,15 +229,13 @@ struct ProvidersCommands: AsyncCommandGroup {
         func run(using context: CommandContext, signature: Signature) async throws {
             let db = context.application.db
             let app = try await AppLookup.find(signature.app, on: db)
-            let appID = try app.requireID()
-            guard let id = signature.id, let row = try await CustomProvider.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == id).first() else {
-                throw CommandError("\(app.name) has no custom provider '\(signature.id ?? "")' (see `alter providers list --app \(app.name)`)")
-            }
-            let grants = try await Grant.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == id).count()
-            guard grants == 0 else { throw CommandError("\(grants) grant(s) of \(app.name) use '\(id)'; revoke them first") }
-            try await db.transaction { db in
-                try await ProviderConfig.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == id).delete()
-                try await row.delete(on: db)
+            guard let id = signature.id else { throw CommandError("--id is required") }
+            do {
+                try await ProviderSetup(db: db, sealer: context.application.sealer, appID: try app.requireID()).removeCustom(id)
+            } catch ProviderSetup.Refusal.noSuchCustomProvider {
+                throw CommandError("\(app.name) has no custom provider '\(id)' (see `alter providers list --app \(app.name)`)")
+            } catch ProviderSetup.Refusal.grantsUseProvider(let grants) {
+                throw CommandError("\(grants) grant(s) of \(app.name) use '\(id)'; revoke them first")
             }
             context.console.print("Removed custom provider \(id) from \(app.name)")
         }

@@ -82,8 +82,9 @@ struct ConnectUIController: RouteCollection {
         let page = HostedPage()
         let isHTTPS = request.application.alterConfiguration.isHTTPS
         var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
-        let app = try await session.$app.get(on: request.db)
-        let agentNotice = try await session.$agent.get(on: request.db).map { ConnectPages.agentNotice(appName: app.name, agentName: $0.shownName) } ?? ""
+        // The app as its operator branded it in the portal (display name, logo, accent).
+        let branding = try await session.$app.get(on: request.db).connectBranding
+        let agentNotice = try await session.$agent.get(on: request.db).map { ConnectPages.agentNotice(appName: branding.name, agentName: $0.shownName) } ?? ""
         // F1: every start carries this browser's proof; without a shown first load nothing starts on its own.
         let proof = FirstLoadProof.token(request, sessionID: sessionID) ?? ""
         script.prove = !(try await FirstLoadProof.isShown(request, session: session, on: request.db))
@@ -97,23 +98,23 @@ struct ConnectUIController: RouteCollection {
             if script.prove {
                 let interstitial = { (noscript: Bool) in
                     FirstLoadProof.interstitial(
-                        appName: app.name, providerName: name, sessionOrigin: session.origin, continuePath: script.next!, provider: only, noscript: noscript)
+                        appName: branding.name, providerName: name, sessionOrigin: session.origin, continuePath: script.next!, provider: only, noscript: noscript)
                 }
                 body = agentNotice + "<div id=\"alter-connecting\">\(body)</div>" + interstitial(false) + "<noscript>\(interstitial(true))</noscript>"
             } else {
                 body = agentNotice + body + "<noscript><a href=\"\(HTML.escape(script.next!))\">Continue</a></noscript>"
             }
-            return page.response(title: "Connecting", body: body, script: script, isHTTPS: isHTTPS)
+            return page.response(title: "Connecting", body: body, script: script, isHTTPS: isHTTPS, branding: branding)
         }
         let entries = session.allowedProviders.compactMap { id -> ConnectPages.PickerEntry? in
             guard let provider = catalog[id] else { return nil }
             return .init(provider: provider, connected: connected.contains(id), startPath: FirstLoadProof.adding(proof, to: Self.startPath(sessionID, provider: id)))
         }
         script.pickerLinks = true
-        let body = agentNotice + (script.prove ? FirstLoadProof.pickerWarning(appName: app.name, sessionOrigin: session.origin) : "")
+        let body = agentNotice + (script.prove ? FirstLoadProof.pickerWarning(appName: branding.name, sessionOrigin: session.origin) : "")
             + ConnectPages.picker(
-                appName: app.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done", notice: notice)
-        return page.response(title: "Connect an account", body: body, script: script, isHTTPS: isHTTPS)
+                appName: branding.name, entries: entries, donePath: connected.isEmpty ? nil : Self.flowPath(sessionID) + "/done", notice: notice)
+        return page.response(title: "Connect an account", body: body, script: script, isHTTPS: isHTTPS, branding: branding)
     }
 
     /// `GET /connect/s/{id}/start?provider=`: a new OAuth attempt, then off to the provider.

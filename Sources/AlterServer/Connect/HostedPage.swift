@@ -30,12 +30,18 @@ struct HostedPage {
         var error: APIErrorBody.Payload?
     }
 
-    func response(title: String, body: String, script: Script? = nil, status: HTTPResponseStatus = .ok, isHTTPS: Bool) -> Response {
+    /// `branding`: the app's accent colour (checked by `AppBrandingRules`) replaces the
+    /// default in light and dark mode, and its logo heads the page.
+    func response(
+        title: String, body: String, script: Script? = nil, status: HTTPResponseStatus = .ok, isHTTPS: Bool, branding: AppBranding? = nil
+    ) -> Response {
+        let accent = branding?.accentColor.map { "<style nonce=\"\(nonce)\">:root{--ac:\(HTML.escape($0))}</style>" } ?? ""
+        let logo = branding?.logoDataURI.map { "<img class=\"logo\" src=\"\(HTML.escape($0))\" alt=\"\(HTML.escape(branding?.name ?? ""))\">" } ?? ""
         var html = """
             <!doctype html><html lang="en"><head><meta charset="utf-8">\
             <meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer">\
-            <title>\(HTML.escape(title))</title><style nonce="\(nonce)">\(Self.css)</style></head>\
-            <body><main>\(body)</main>
+            <title>\(HTML.escape(title))</title><style nonce="\(nonce)">\(Self.css)</style>\(accent)</head>\
+            <body><main>\(logo)\(body)</main>
             """
         if let script {
             html += "<script type=\"application/json\" id=\"alter-data\">\(Self.json(script))</script>"
@@ -43,15 +49,7 @@ struct HostedPage {
         }
         html += "</body></html>"
         let response = Response(status: status, body: .init(string: html))
-        response.headers.contentType = .html
-        response.headers.replaceOrAdd(
-            name: "Content-Security-Policy",
-            value: "default-src 'none'; script-src 'nonce-\(nonce)'; style-src 'nonce-\(nonce)'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-        response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
-        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
-        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
-        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        if isHTTPS { response.headers.replaceOrAdd(name: "Strict-Transport-Security", value: "max-age=31536000") }
+        PageSecurity.apply(to: response, nonce: nonce, isHTTPS: isHTTPS)
         // No Cross-Origin-Opener-Policy here: it would cut the widget's `window.opener`.
         return response
     }
@@ -90,6 +88,7 @@ struct HostedPage {
         .i svg{width:1.25rem;height:1.25rem;fill:currentColor}.n{font-weight:600}.d{display:block;color:var(--mu);font-size:.875rem}\
         .c{margin-left:auto;color:var(--ok);font-size:.875rem;font-weight:600}\
         button{font:inherit;width:100%;padding:.7rem;border:0;border-radius:.6rem;background:var(--ac);color:#fff;font-weight:600;cursor:pointer}\
-        button:focus-visible{outline:3px solid var(--fg);outline-offset:2px}code{font-size:.875rem;word-break:break-all}
+        button:focus-visible{outline:3px solid var(--fg);outline-offset:2px}code{font-size:.875rem;word-break:break-all}\
+        .logo{display:block;max-height:3rem;max-width:12rem;margin:0 0 1rem}
         """
 }

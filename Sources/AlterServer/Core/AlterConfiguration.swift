@@ -49,6 +49,12 @@ public struct AlterConfiguration: Sendable {
     /// The bearer token `GET /metrics` requires (`ALTER_METRICS_TOKEN`, at least 16 characters);
     /// nil turns `/metrics` off (404).
     public var metricsToken: String?
+    /// Serve the operators' portal under `/portal` (`ALTER_PORTAL=off` turns it off: 404).
+    public var portalEnabled = true
+    /// A portal session ends this long after sign-in, however active.
+    public var portalSessionLifetime: TimeInterval = 12 * 3600
+    /// … and after this long without a request (`ALTER_PORTAL_IDLE_MINUTES`, 1–1440).
+    public var portalIdleTimeout: TimeInterval = 30 * 60
 
     public init(
         publicURL: String,
@@ -122,6 +128,18 @@ public struct AlterConfiguration: Sendable {
                 throw ConfigurationError("ALTER_METRICS_TOKEN must be at least 16 printable characters")
             }
             metricsToken = token
+        }
+        if let raw = environment["ALTER_PORTAL"] {
+            guard let value = ["on": true, "1": true, "true": true, "off": false, "0": false, "false": false][raw.lowercased()] else {
+                throw ConfigurationError("ALTER_PORTAL must be on or off")
+            }
+            portalEnabled = value
+        }
+        if let raw = environment["ALTER_PORTAL_IDLE_MINUTES"] {
+            guard let minutes = Double(raw), minutes >= 1, minutes <= 1440 else {
+                throw ConfigurationError("ALTER_PORTAL_IDLE_MINUTES must be a number of minutes between 1 and 1440")
+            }
+            portalIdleTimeout = minutes * 60
         }
         if let hosts = environment["ALTER_SANDBOX_API_HOSTS"] {
             sandboxExtraAPIHosts = try hosts.split(separator: ",").map { raw in

@@ -35,6 +35,7 @@ struct DemoCommand: AsyncCommand {
             try await configure(vault, with: configuration)
             try await prepareStorage(vault)
             let appKey = try await DemoSetup.prepare(vault, demoOrigin: demoOrigin)
+            let operatorPassword = configuration.portalEnabled ? try await DemoSetup.prepareOperator(vault) : nil
             DemoApp.configure(demo, vaultURL: configuration.publicURL, appKey: appKey, client: vault.http.client.shared)
 
             try await vault.asyncBoot()
@@ -48,6 +49,9 @@ struct DemoCommand: AsyncCommand {
             // The official SDK takes plain http only on literal loopback (127.0.0.1, ::1, localhost).
             let sdkBaseURL = configuration.publicURL.replacingOccurrences(of: "://localhost:", with: "://127.0.0.1:")
             context.console.print("Official Alter SDK: ALTER_BASE_URL=\(sdkBaseURL) ALTER_API_KEY=\(appKey)")
+            if let operatorPassword {
+                context.console.print("Portal: \(configuration.publicURL)/portal (sign in as \(DemoSetup.operatorEmail), password: \(operatorPassword))")
+            }
             context.console.print("Open \(demoOrigin) and click Connect. Press Ctrl-C to stop.")
 
             await waitForTerminationSignal()
@@ -95,6 +99,14 @@ private enum DemoSignalSources {
 /// and a fresh key (earlier demo keys are revoked, so only the printed key works).
 enum DemoSetup {
     static let appName = "Demo app"
+    static let operatorEmail = "demo@alter.local"
+
+    /// The demo operator, with a new random password each run (printed once, like the key).
+    static func prepareOperator(_ vault: Application) async throws -> String {
+        let password = SecretToken.randomString(bytes: 12)
+        _ = try await OperatorAccounts(application: vault, db: vault.db).create(email: operatorEmail, password: password, reset: true)
+        return password
+    }
 
     static func prepare(_ vault: Application, demoOrigin: String) async throws -> String {
         let db = vault.db

@@ -11,6 +11,8 @@ struct SandboxClient: Sendable, Equatable {
     let clientID: String
     let provider: String
     let appName: String
+    /// The app's Connect branding, shown on the consent page as on the Connect pages.
+    var branding: AppBranding? = nil
     /// RFC 6749 §3.1.2.2: the registered redirect URIs, compared as exact strings: each
     /// registration's own (`ProviderConfig.redirectURI(publicURL:)`), as the operator would
     /// have entered it in the provider's console.
@@ -51,7 +53,8 @@ struct SandboxClient: Sendable, Equatable {
 
 extension SandboxClient {
     fileprivate init(config: ProviderConfig) {
-        self.init(clientID: config.clientID, provider: config.provider, appName: config.app.name)
+        let branding = config.app.connectBranding
+        self.init(clientID: config.clientID, provider: config.provider, appName: branding.name, branding: branding)
     }
 }
 

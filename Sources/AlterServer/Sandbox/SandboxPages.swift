@@ -27,8 +27,12 @@ enum SandboxPages {
             """
         }
         let scopes = authorization.scopes.map { "<li>\(HTML.escape($0))</li>" }
-        return document(escapedTitle: "Allow \(app) to use your \(provider) account?", body: """
-            <h1><strong>\(app)</strong> wants to use your \(provider) account</h1>
+        let branding = authorization.client.branding
+        let logo = branding?.logoDataURI.map { "<img class=\"logo\" src=\"\(HTML.escape($0))\" alt=\"\(app)\">" } ?? ""
+        // The accent passed AppBrandingRules (#rrggbb, 4.5:1 with white text).
+        let accent = branding?.accentColor.map { ":root{--accent:\(HTML.escape($0));--on-accent:#fff}" } ?? ""
+        return document(escapedTitle: "Allow \(app) to use your \(provider) account?", extraStyle: accent, body: """
+            \(logo)<h1><strong>\(app)</strong> wants to use your \(provider) account</h1>
             <form method="post" action="\(HTML.escape(publicURL))/sandbox/oauth/decision">
             \(hiddenFields.joined(separator: "\n"))
             <fieldset><legend>Continue as</legend>
@@ -65,7 +69,7 @@ enum SandboxPages {
         // callback's origin must be allowed too, or Allow would be blocked.
         response.headers.replaceOrAdd(
             name: "Content-Security-Policy",
-            value: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' \(callbackOrigin); frame-ancestors 'none'; base-uri 'none'")
+            value: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' \(callbackOrigin); frame-ancestors 'none'; base-uri 'none'")
         if crossOriginIsolated {
             // As some real providers do: the popup loses `window.opener`, and the widget
             // must still learn how the flow ended.
@@ -80,7 +84,7 @@ enum SandboxPages {
         return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 
-    private static func document(escapedTitle: String, body: String) -> String {
+    private static func document(escapedTitle: String, extraStyle: String = "", body: String) -> String {
         """
         <!doctype html>
         <html lang="en">
@@ -89,7 +93,7 @@ enum SandboxPages {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <title>\(escapedTitle)</title>
-        <style>\(style)</style>
+        <style>\(style)\(extraStyle)</style>
         </head>
         <body>
         <main>
@@ -120,5 +124,6 @@ enum SandboxPages {
         #allow{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
         :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
         .note{margin:16px 0 0}
+        .logo{display:block;max-height:48px;max-width:192px;margin:0 0 12px}
         """
 }

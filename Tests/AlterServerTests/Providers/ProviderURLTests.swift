@@ -45,12 +45,13 @@ struct ProviderURLTests {
     @Test("configuring a provider checks its variables the way the URLs will use them")
     func configureVariables() throws {
         let microsoft = try Self.provider("microsoft")
-        #expect(try ProvidersCommands.Configure.variables("tenant=common", existing: [:], provider: microsoft) == ["tenant": "common"])
-        #expect(try ProvidersCommands.Configure.variables(nil, existing: ["tenant": "consumers"], provider: microsoft) == ["tenant": "consumers"])
-        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variables(nil, existing: [:], provider: microsoft) }
-        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variables("tenant=evil.example.com", existing: [:], provider: microsoft) }
-        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variables("shop=acme", existing: [:], provider: microsoft) }
-        #expect(try ProvidersCommands.Configure.variables(nil, existing: ["stale": "x"], provider: try Self.provider("github")) == [:])
+        #expect(try ProviderSetup.variables(["tenant": "common"], existing: [:], provider: microsoft) == ["tenant": "common"])
+        #expect(try ProviderSetup.variables([:], existing: ["tenant": "consumers"], provider: microsoft) == ["tenant": "consumers"])
+        #expect(throws: ProviderSetup.Refusal.self) { try ProviderSetup.variables([:], existing: [:], provider: microsoft) }
+        #expect(throws: ProviderSetup.Refusal.self) { try ProviderSetup.variables(["tenant": "evil.example.com"], existing: [:], provider: microsoft) }
+        #expect(throws: ProviderSetup.Refusal.self) { try ProviderSetup.variables(["shop": "acme"], existing: [:], provider: microsoft) }
+        #expect(throws: CommandError.self) { try ProvidersCommands.Configure.variablePairs("shop=acme", provider: microsoft) }
+        #expect(try ProviderSetup.variables([:], existing: ["stale": "x"], provider: try Self.provider("github")) == [:])
     }
 
     @Test(

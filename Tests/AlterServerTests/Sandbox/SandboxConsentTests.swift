@@ -32,7 +32,7 @@ struct SandboxConsentTests {
             #expect(response.headers.first(name: .cacheControl) == "no-store")
             #expect(response.headers.first(name: "X-Frame-Options") == "DENY")
             let csp = try #require(response.headers.first(name: "Content-Security-Policy"))
-            #expect(csp.contains("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://localhost:4000"))
+            #expect(csp.contains("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http://localhost:4000"))
             #expect(response.headers.first(name: "Cross-Origin-Opener-Policy") == nil)
         }
     }
