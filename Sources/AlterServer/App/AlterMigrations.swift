@@ -32,5 +32,6 @@ enum AlterMigrations {
         ManagedSecret.Migration(),
         SecretGrant.Migration(),
         Grant.AddTokenTimes(),
+        IdentityPolicyMigration(),
     ]
 }
