@@ -9,6 +9,8 @@ enum ProviderHTTP {
     static let userAgent = "AlterVault/1.0"
     /// Compressed answers expand up to this many bytes before a reader's own cap applies.
     static let decompressionLimit = 1024 * 1024
+    /// Connections the proxy keeps open to one upstream host at most.
+    static let proxyConnectionsPerHost = 128
 }
 
 extension Application {
@@ -41,6 +43,10 @@ extension Application {
         let client = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: configuration, resolver: resolver)
         providerHTTP = client
         configuration.decompression = .disabled
+        // Proxied calls to one provider's API run side by side for many callers; AsyncHTTPClient's
+        // default of 8 connections per host would queue the rest and fail them after the 5 s
+        // connect timeout under a burst.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: ProviderHTTP.proxyConnectionsPerHost)
         let proxy = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: configuration, resolver: resolver)
         proxyHTTP = proxy
         lifecycle.use(ProviderHTTPShutdown(clients: [client, proxy]))

@@ -164,10 +164,15 @@ struct ProviderCall {
             return response
         } catch let refusal as OutboundRefusal {
             throw apiError(refusal)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout || error == .getConnectionFromPoolTimeout
+        {
+            // A pool timeout: every connection to this host stayed busy for the connect timeout.
             AlterMetrics.upstreamError(provider: provider.id, custom: provider.isCustom, .timeout)
             throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
         } catch {
+            // The error names the transport's reason (refused, reset, TLS), never the request's URL or headers.
+            request.logger.warning("upstream call failed", metadata: ["provider": .string(provider.id), "error": .string(String(describing: error))])
             AlterMetrics.upstreamError(provider: provider.id, custom: provider.isCustom, .unreachable)
             throw APIError(.upstreamUnreachable, "The provider API could not be reached.")
         }

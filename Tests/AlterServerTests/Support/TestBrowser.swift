@@ -63,8 +63,8 @@ func withRunningApp(
 
 /// A second browser for `body`, closed on every path: an HTTPClient dropped without
 /// `shutdown()` traps in AsyncHTTPClient's deinit and takes the whole test run down with it.
-func withTestBrowser<T>(baseURL: String, _ body: (TestBrowser) async throws -> T) async throws -> T {
-    let browser = TestBrowser(baseURL: baseURL)
+func withTestBrowser<T>(baseURL: String, connectionsPerHost: Int = 8, _ body: (TestBrowser) async throws -> T) async throws -> T {
+    let browser = TestBrowser(baseURL: baseURL, connectionsPerHost: connectionsPerHost)
     do {
         let value = try await body(browser)
         try await browser.close()
@@ -97,10 +97,18 @@ final class TestBrowser: @unchecked Sendable {
     }
 
     let baseURL: String
-    private let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    private let client: HTTPClient
     private(set) var cookies: [String: String] = [:]
 
-    init(baseURL: String) { self.baseURL = baseURL }
+    /// `connectionsPerHost`: AsyncHTTPClient opens 8 by default and queues the rest, failing a
+    /// queued request with `getConnectionFromPoolTimeout` after 10 s; a test that means its
+    /// calls to be simultaneous asks for enough connections to send them all at once.
+    init(baseURL: String, connectionsPerHost: Int = 8) {
+        self.baseURL = baseURL
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     func close() async throws { try await client.shutdown() }
 
