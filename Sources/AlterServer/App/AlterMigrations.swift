@@ -36,5 +36,6 @@ enum AlterMigrations {
         OperatorSession.Migration(),
         OperatorLoginFailure.Migration(),
         ClientApp.AddBranding(),
+        IdentityPolicyMigration(),
     ]
 }

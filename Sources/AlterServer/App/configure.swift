@@ -35,7 +35,9 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     try configureDatabase(app, configuration)
     app.migrations.add(AlterMigrations.all)
 
-    app.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
+    // With the key file, a rotation run while this server serves adds a key it must pick up.
+    let reloader = configuration.encryptionKeys == nil ? KeyRingReloader { try EncryptionKeys.load(configuration: configuration) } : nil
+    app.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration), reloader: reloader)
     var providers = try ProviderCatalog.loadShipped()
     if configuration.sandboxEnabled {
         providers += SandboxProviders.catalogEntries(publicURL: configuration.publicURL, extraAPIHosts: configuration.sandboxExtraAPIHosts)

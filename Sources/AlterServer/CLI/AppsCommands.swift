@@ -48,7 +48,9 @@ struct AppsCommands: AsyncCommandGroup {
         struct Signature: CommandSignature {
             @Option(name: "app", help: "App id or name") var app: String?
             @Option(name: "issuer", help: "Expected `iss` of user tokens") var issuer: String?
-            @Option(name: "audience", help: "Expected `aud` of user tokens (optional)") var audience: String?
+            @Option(name: "audience", help: "Expected `aud` of user tokens (required unless --any-audience)") var audience: String?
+            @Flag(name: "any-audience", help: "Accept tokens for any audience (only for an issuer that serves this app alone)") var anyAudience: Bool
+            @Option(name: "authorized-party", help: "Expected `azp` of user tokens (optional)") var authorizedParty: String?
             @Option(name: "jwks-url", help: "HTTPS URL of the issuer's JWKS") var jwksURL: String?
             @Option(name: "public-key-file", help: "PEM file with the issuer's public key (EC, RSA or Ed25519)") var publicKeyFile: String?
             @Option(name: "algorithms", help: "Comma-separated allow-list, default RS256,ES256") var algorithms: String?
@@ -67,7 +69,8 @@ struct AppsCommands: AsyncCommandGroup {
                 pem = text
             }
             let settings = IdentitySettings(
-                issuer: issuer, audience: signature.audience, jwksURL: signature.jwksURL, publicKeyPEM: pem,
+                issuer: issuer, audience: signature.audience, anyAudience: signature.anyAudience, authorizedParty: signature.authorizedParty,
+                jwksURL: signature.jwksURL, publicKeyPEM: pem,
                 algorithms: signature.algorithms.map { IdentitySettings.algorithms($0) ?? [] })
             try settings.apply(to: app)
             try await app.update(on: context.application.db)

@@ -55,6 +55,8 @@ public struct AlterConfiguration: Sendable {
     public var portalSessionLifetime: TimeInterval = 12 * 3600
     /// … and after this long without a request (`ALTER_PORTAL_IDLE_MINUTES`, 1–1440).
     public var portalIdleTimeout: TimeInterval = 30 * 60
+    /// How outbound calls resolve host names (the system resolver; tests give names their own answers).
+    var hostResolver: HostResolver = .system
 
     public init(
         publicURL: String,

@@ -6,6 +6,10 @@ import Foundation
 struct IdentitySettings: Equatable {
     var issuer: String
     var audience: String?
+    /// Accept tokens for any audience: only for an issuer that serves this app alone (review F10).
+    var anyAudience = false
+    /// Expected `azp`, when set.
+    var authorizedParty: String?
     var jwksURL: String?
     var publicKeyPEM: String?
     /// nil: the verifier's default allow-list.
@@ -14,6 +18,10 @@ struct IdentitySettings: Equatable {
     /// Checks every value; throws `APIError` (`invalid_request`) naming the first problem.
     func check() throws {
         guard !issuer.trimmingCharacters(in: .whitespaces).isEmpty else { throw APIError.invalidRequest("The issuer is required.") }
+        // Review F10: without an audience, a multi-client issuer's token for any other site passes.
+        guard (audience?.isEmpty == false) != anyAudience else {
+            throw APIError.invalidRequest("Give the audience (the `aud` your issuer puts in tokens for this app; --audience), or accept any audience explicitly (--any-audience).")
+        }
         guard (jwksURL == nil) != (publicKeyPEM == nil) else {
             throw APIError.invalidRequest("Give exactly one of a JWKS URL or a public key.")
         }
@@ -37,6 +45,8 @@ struct IdentitySettings: Equatable {
         try check()
         app.jwtIssuer = issuer.trimmingCharacters(in: .whitespaces)
         app.jwtAudience = audience
+        app.jwtAnyAudience = anyAudience ? true : nil
+        app.jwtAuthorizedParty = authorizedParty
         app.jwtJWKSURL = jwksURL
         app.jwtPublicKeyPEM = publicKeyPEM
         app.jwtAlgorithms = algorithms

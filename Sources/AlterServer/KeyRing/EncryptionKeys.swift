@@ -69,11 +69,12 @@ enum EncryptionKeys {
     /// A key file that group or others may read is refused (it may have been copied
     /// carelessly, or made by an older version under a loose umask).
     static func refuseIfShared(_ path: String) throws {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { throw ConfigurationError("cannot read \(path): errno \(errno)") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ConfigurationError("\(path) is not a regular file (a symbolic link is refused)") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw ConfigurationError("\(path) may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+        // attributesOfItem does not follow a symbolic link (lstat).
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw ConfigurationError("cannot read \(path)") }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw ConfigurationError("\(path) is not a regular file (a symbolic link is refused)") }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o077 == 0 else {
+            throw ConfigurationError("\(path) may be read by other users (mode \(String(mode & 0o777, radix: 8))); run chmod 600 on it")
         }
     }
 

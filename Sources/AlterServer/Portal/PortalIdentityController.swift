@@ -19,6 +19,7 @@ struct PortalIdentityController {
         let pem = PortalForm.optionalField(request, "public_key_pem")
         let settings = IdentitySettings(
             issuer: PortalForm.field(request, "issuer"), audience: PortalForm.optionalField(request, "audience"),
+            anyAudience: PortalForm.field(request, "any_audience") == "on", authorizedParty: PortalForm.optionalField(request, "authorized_party"),
             jwksURL: PortalForm.optionalField(request, "jwks_url"), publicKeyPEM: pem.map { $0 + "\n" },
             algorithms: IdentitySettings.algorithms(PortalForm.field(request, "algorithms")))
         do {
@@ -51,7 +52,10 @@ struct PortalIdentityController {
         body += (error.map(PortalForm.error) ?? "")
             + "<form class=\"box\" method=\"post\" action=\"\(base)\">\(csrf)"
             + "<label for=\"issuer\">Issuer (<code>iss</code>)</label><input id=\"issuer\" name=\"issuer\" required value=\"\(HTML.escape(app.jwtIssuer ?? ""))\">"
-            + "<label for=\"audience\">Audience (<code>aud</code>, optional)</label><input id=\"audience\" name=\"audience\" value=\"\(HTML.escape(app.jwtAudience ?? ""))\">"
+            + "<label for=\"audience\">Audience (<code>aud</code>)</label><input id=\"audience\" name=\"audience\" value=\"\(HTML.escape(app.jwtAudience ?? ""))\">"
+            + "<label><input type=\"checkbox\" name=\"any_audience\" id=\"any_audience\"\(app.jwtAnyAudience == true ? " checked" : "")> Accept any audience "
+            + "<span class=\"hint\">only for an issuer that serves this app alone</span></label>"
+            + "<label for=\"authorized_party\">Authorized party (<code>azp</code>, optional)</label><input id=\"authorized_party\" name=\"authorized_party\" value=\"\(HTML.escape(app.jwtAuthorizedParty ?? ""))\">"
             + "<label for=\"jwks_url\">JWKS URL <span class=\"hint\">https; or paste a public key below instead</span></label><input id=\"jwks_url\" name=\"jwks_url\" type=\"url\" value=\"\(HTML.escape(app.jwtJWKSURL ?? ""))\">"
             + "<label for=\"public_key_pem\">Public key (PEM)</label><textarea id=\"public_key_pem\" name=\"public_key_pem\">\(HTML.escape(app.jwtPublicKeyPEM ?? ""))</textarea>"
             + "<label for=\"algorithms\">Algorithms <span class=\"hint\">comma-separated; empty: the default (\(UserTokenVerifier.supportedAlgorithms.sorted().joined(separator: ", ")) supported)</span></label>"

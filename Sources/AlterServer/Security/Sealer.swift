@@ -27,9 +27,12 @@ struct Sealer: Sendable {
         }
     }
 
-    /// The key new values are sealed with.
-    let activeKey: Key
+    /// The key new values are sealed with (the reloaded ring's, once it was reloaded).
+    var activeKey: Key { reloader?.reloadedActiveKey ?? startKey }
+    private let startKey: Key
     private let keys: [String: SymmetricKey]
+    /// Where a key unknown to `keys` may be found (the key file), or nil.
+    private let reloader: KeyRingReloader?
 
     /// A key ring the sealer cannot work with; the server refuses to start.
     struct InvalidKeyRing: Error, CustomStringConvertible {
@@ -37,7 +40,7 @@ struct Sealer: Sendable {
     }
 
     /// - Parameter keys: the ring; the first key is the active one.
-    init(keys: [Key]) throws(InvalidKeyRing) {
+    init(keys: [Key], reloader: KeyRingReloader? = nil) throws(InvalidKeyRing) {
         guard let first = keys.first else { throw InvalidKeyRing(description: "no encryption key configured") }
         var ring: [String: SymmetricKey] = [:]
         for key in keys {
@@ -46,13 +49,15 @@ struct Sealer: Sendable {
                 throw InvalidKeyRing(description: "encryption key id '\(key.id)' appears twice")
             }
         }
-        self.activeKey = first
+        self.startKey = first
         self.keys = ring
+        self.reloader = reloader
     }
 
     var keyIDs: Set<String> { Set(keys.keys) }
 
     func seal(_ plaintext: String, row: String, field: String) throws -> String {
+        let activeKey = self.activeKey
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: activeKey.key, authenticating: Self.associatedData(row: row, field: field))
         guard let combined = box.combined else { throw Failure.malformed }
         return "v1.\(activeKey.id).\(combined.base64URLEncodedString())"
@@ -64,7 +69,7 @@ struct Sealer: Sendable {
             throw Failure.malformed
         }
         let keyID = String(parts[1])
-        guard let key = keys[keyID] else { throw Failure.unknownKey(keyID) }
+        guard let key = keys[keyID] ?? reloader?.key(keyID) else { throw Failure.unknownKey(keyID) }
         do {
             let box = try AES.GCM.SealedBox(combined: data)
             let plaintext = try AES.GCM.open(box, using: key, authenticating: Self.associatedData(row: row, field: field))
