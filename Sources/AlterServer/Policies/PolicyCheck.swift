@@ -29,6 +29,8 @@ struct CredentialUse: Sendable {
 struct ApprovalRequired: Error {
     let ruleID: UUID
     let expiresIn: Int
+    /// The grant the held call uses.
+    let grantID: UUID
 }
 
 /// The policy check: every rule of the app that covers a use, evaluated before any
@@ -73,7 +75,7 @@ enum PolicyCheck {
             case .rateLimit(let limit, let per):
                 counted.append((rule, limit, per == .grant ? .grant(use.grantID) : .agent(use.agentID)))
             case .requiresApproval(let expiresIn):
-                if approval == nil { approval = ApprovalRequired(ruleID: rule.id, expiresIn: expiresIn) }
+                if approval == nil { approval = ApprovalRequired(ruleID: rule.id, expiresIn: expiresIn, grantID: use.grantID) }
             }
         }
         // Counted last, so a call another rule refuses does not use up the allowance.
