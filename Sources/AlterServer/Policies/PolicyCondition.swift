@@ -82,7 +82,7 @@ enum PolicyCondition: Sendable, Equatable {
         case "requires_approval":
             try fields.only(["expires_in_seconds"])
             let seconds = try fields.int("expires_in_seconds") ?? 600
-            guard (30...86_400).contains(seconds) else { throw Invalid("requires_approval.expires_in_seconds must be 30 to 86400.") }
+            guard (2...86_400).contains(seconds) else { throw Invalid("requires_approval.expires_in_seconds must be 2 to 86400.") }
             self = .requiresApproval(expiresIn: seconds)
         default:
             throw Invalid("kind must be one of \(Self.kinds.joined(separator: ", ")).")
