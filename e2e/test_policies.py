@@ -12,18 +12,20 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import json
+import secrets
 import sqlite3
+import subprocess
 import time
 import urllib.parse
 from typing import Any, Iterator
 
 import pytest
-from alter_sdk import GrantExpiredError, PolicyViolationError, RateLimitError
+from alter_sdk import GrantExpiredError, PolicyViolationError, RateLimitError, SystemPrincipal
 from alter_sdk.exceptions import ApprovalDeniedError, ApprovalExpiredError, RestrictedGrantRequiresProxyError
 from playwright.sync_api import Page
 
 from conftest import Vault, http
-from sdk_support import IdentityApp, run_sdk, start_sdk
+from sdk_support import IdentityApp, PostgresPair, run_sdk, start_sdk
 from test_managed_secrets import Echo, create_secret, system_grant, value_of
 
 
@@ -276,3 +278,66 @@ def test_a_double_approval_runs_the_call_once(vault: Vault, app: IdentityApp, ec
     result = run_sdk(vault.url, app.key, lambda sdk: sdk.await_approval(str(pending.approval_id), timeout=30, poll_interval=0.5))
     assert result.status_code == 200
     assert len(echo.calls) == before + 1
+
+
+# -- two instances on one PostgreSQL ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def postgres_pair(vault: Vault) -> Iterator[PostgresPair]:
+    pair = PostgresPair(vault.command[0])
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
+def pair_grant(pair: PostgresPair, echo: Echo, *rules: tuple[str, dict[str, Any]]) -> str:
+    """A system grant of a new managed secret on the pair's app, with these grant rules
+    (made through the first instance, before either instance has read the app's rules)."""
+    first = pair.instances[0]
+    made = subprocess.run([first.command[0], "secrets", "create", "--app", pair.app_id, "--name", f"pg {secrets.token_hex(3)}",
+                           "--template", "bearer", "--allowed-hosts", echo.origin, "--allow-private-network"],
+                          env=first.env, cwd=first.data_dir, capture_output=True, text=True, timeout=120, input=value_of())
+    assert made.returncode == 0, made.stderr
+    secret_id = dict(line.split(": ", 1) for line in made.stdout.splitlines() if ": " in line)["id"]
+    created = run_sdk(first.url, pair.key, lambda sdk: sdk.create_managed_secret_grant(secret_id, principal=SystemPrincipal(label="pg")))
+    for kind, settings in rules:
+        status, text = http("POST", first.url + "/v1/policies", {"scope": "grant", "target": created.grant_id, "kind": kind, "settings": settings},
+                            headers={"Authorization": f"Bearer {pair.key}"})
+        assert status == 201, text
+    return created.grant_id
+
+
+def test_a_rate_limit_holds_across_two_instances(postgres_pair: PostgresPair, echo: Echo) -> None:
+    grant = pair_grant(postgres_pair, echo, ("rate_limit", {"limit": 4, "per": "grant"}))
+    urls = [instance.url for instance in postgres_pair.instances] * 4
+
+    def one(url: str) -> str:
+        try:
+            run_sdk(url, postgres_pair.key, lambda sdk: sdk.request("GET", echo.origin + "/v1/pg", grant_id=grant))
+            return "ok"
+        except RateLimitError:
+            return "limited"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(one, urls))
+    # Eight calls in one minute, alternating instances: four pass in all, not four on each.
+    # (A minute boundary inside the burst would reset the count: the burst takes < 5 s.)
+    assert sorted(outcomes) == ["limited"] * 4 + ["ok"] * 4, outcomes
+
+
+def test_a_double_approval_on_two_instances_runs_the_call_once(postgres_pair: PostgresPair, echo: Echo) -> None:
+    first, second = postgres_pair.instances
+    grant = pair_grant(postgres_pair, echo, ("requires_approval", {}))
+    # Asked on the instance the rule was written through (another sees a new rule within 5 s).
+    pending = run_sdk(first.url, postgres_pair.key,
+                      lambda sdk: sdk.proxy_request("GET", echo.origin + "/v1/pg-held", grant_id=grant, reason="two instances"))
+    assert pending.status == "pending", pending
+    status, text = http("POST", f"{second.url}/v1/approvals/{pending.approval_id}/approver-link", headers={"Authorization": f"Bearer {postgres_pair.key}"})
+    assert status == 201, text
+    before = sum(1 for c in echo.calls if c["path"] == "/v1/pg-held")
+    answers = approve_twice_at_once([first.url, second.url, first.url, second.url], pending.approval_id, json.loads(text)["approver_url"])
+    assert answers == [200, 409, 409, 409]
+    result = run_sdk(second.url, postgres_pair.key, lambda sdk: sdk.await_approval(str(pending.approval_id), timeout=30, poll_interval=0.5))
+    assert result.status_code == 200
+    assert sum(1 for c in echo.calls if c["path"] == "/v1/pg-held") == before + 1
