@@ -24,7 +24,7 @@ from alter_sdk import GrantExpiredError, PolicyViolationError, RateLimitError, S
 from alter_sdk.exceptions import ApprovalDeniedError, ApprovalExpiredError, RestrictedGrantRequiresProxyError
 from playwright.sync_api import Page
 
-from conftest import Vault, http
+from conftest import Vault, alter_cli, http
 from sdk_support import IdentityApp, PostgresPair, run_sdk, start_sdk
 from test_managed_secrets import Echo, create_secret, system_grant, value_of
 
@@ -341,3 +341,28 @@ def test_a_double_approval_on_two_instances_runs_the_call_once(postgres_pair: Po
     result = run_sdk(second.url, postgres_pair.key, lambda sdk: sdk.await_approval(str(pending.approval_id), timeout=30, poll_interval=0.5))
     assert result.status_code == 200
     assert sum(1 for c in echo.calls if c["path"] == "/v1/pg-held") == before + 1
+
+
+def test_alter_policies_manages_rules_and_a_running_server_applies_them_within_five_seconds(vault: Vault, app: IdentityApp, echo: Echo) -> None:
+    grant = fresh_grant(vault, app, echo)
+    url = echo.origin + "/v1/things"
+    assert call(vault, app, url, grant).status_code == 200  # the server now holds the app's rules (none on this grant)
+    made = alter_cli(vault, "policies", "create", "--app", app.app_id, "--scope", "grant", "--target", grant,
+                     "--kind", "ip_allowlist", "--settings", '{"cidrs": ["203.0.113.0/24"]}')
+    rule_id = made.splitlines()[0].removeprefix("id: ")
+    assert rule_id in alter_cli(vault, "policies", "list", "--app", app.app_id)
+    deadline = time.monotonic() + 8
+    while True:
+        try:
+            call(vault, app, url, grant)
+        except PolicyViolationError as error:
+            assert error.policy_error == "ip_not_allowed"
+            break
+        assert time.monotonic() < deadline, "a rule written by the CLI was not applied within the cache lifetime"
+        time.sleep(0.5)
+    for bad in (["--kind", "teleport"], ["--kind", "rate_limit", "--settings", "{\"limit\": -1}"], ["--kind", "rate_limit", "--settings", "not json"]):
+        with pytest.raises(AssertionError, match="error: "):
+            alter_cli(vault, "policies", "create", "--app", app.app_id, *bad)
+    assert alter_cli(vault, "policies", "delete", "--app", app.app_id, rule_id).strip() == f"deleted {rule_id}"
+    with pytest.raises(AssertionError, match="No policy rule"):
+        alter_cli(vault, "policies", "delete", "--app", app.app_id, rule_id)

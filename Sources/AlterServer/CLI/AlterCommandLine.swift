@@ -6,7 +6,7 @@ import Vapor
 /// (`serve`, `demo`, `migrate`, `apps`, `keys`, `agents`, `providers`, `secrets`, `routes`).
 public enum AlterCommandLine {
     /// Commands that need the tables to exist before they run.
-    static let storageCommands: Set<String> = ["serve", "apps", "keys", "providers", "agents", "secrets"]
+    static let storageCommands: Set<String> = ["serve", "apps", "keys", "providers", "agents", "secrets", "policies"]
 
     /// Runs one command and returns the process exit status.
     public static func run(arguments: [String]) async -> Int32 {
