@@ -79,14 +79,14 @@ enum PolicyCheck {
             }
         }
         // Counted last, so a call another rule refuses does not use up the allowance.
-        for (rule, limit, subject) in counted {
-            let result: (count: Int, retryAfter: Int)
+        if !counted.isEmpty {
+            let result: (counts: [UUID: Int], retryAfter: Int)
             do {
-                result = try await RateCounter.count(rule: rule.id, subject: subject.key, at: request.application.clock.now(), on: request.db)
+                result = try await RateCounter.count(counted.map { ($0.0.id, $0.2.key) }, at: request.application.clock.now(), on: request.db)
             } catch {
-                throw await deny(APIError(.policyError, "Policy rule \(rule.id.uuidString.lowercased())'s rate count is unavailable; the call is refused."), rule, use, request)
+                throw await deny(APIError(.policyError, "Policy rule \(counted[0].0.id.uuidString.lowercased())'s rate count is unavailable; the call is refused."), counted[0].0, use, request)
             }
-            if result.count > limit {
+            for (rule, limit, subject) in counted where (result.counts[rule.id] ?? Int.max) > limit {
                 var refusal = APIError(
                     .rateLimitExceeded, "More than \(limit) calls a minute for this \(subject.name); retry in \(result.retryAfter) s.",
                     details: ["scope": subject.name, "limit": String(limit), "window_seconds": String(RateCounter.window), "retry_after": String(result.retryAfter)])
