@@ -27,8 +27,9 @@ struct ApprovalPageController: RouteCollection {
 
     func decide(request: Request) async throws -> Response {
         let approval = try await load(request)
-        let form = try request.content.decode(Decision.self)
-        guard let decision = ApprovalExecution.Decision(rawValue: form.decision) else { throw APIError.invalidRequest("decision must be approve or deny.") }
+        guard let form = try? request.content.decode(Decision.self), let decision = ApprovalExecution.Decision(rawValue: form.decision) else {
+            throw HostedPageError(title: "Not a decision", text: "The form must carry the approver link's token and approve or deny.")
+        }
         do {
             let decided = try await ApprovalExecution.decide(approval, token: form.t, decision: decision, reason: form.note, request: request)
             return try await page(decided, token: nil, request: request, notice: decision == .approve ? "Approved." : "Denied.")
