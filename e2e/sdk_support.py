@@ -205,7 +205,8 @@ class PostgresPair:
             instance.wait_until_ready()
         first = self.instances[0]
         created = first.cli("apps", "create", "--name", "Two instances", "--website-url", "http://localhost:4001")
-        app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
+        app_id = self.app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
+        # A value starting with "-" would be read as an option: prefix it.
         first.cli("providers", "configure", "--app", app_id, "--provider", "sandbox", "--client-id", "pg-client",
                   input=secrets.token_urlsafe(24))
         keys_out = first.cli("keys", "create", "--app", app_id)

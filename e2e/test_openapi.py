@@ -18,6 +18,7 @@ from playwright.sync_api import Page
 
 from conftest import METRICS_TOKEN, Vault
 from openapi_agents import exercise_agents
+from openapi_policies import exercise_policies
 from openapi_secrets import exercise_secrets
 from test_official_sdk import widget_connect
 
@@ -97,6 +98,7 @@ def test_a_connect_proxy_refresh_revoke_story_answers_as_described(described: De
 
     exercise_agents(v, grant_id)
     exercise_secrets(v)
+    exercise_policies(v, grant_id, events)
 
     sandbox.sandbox_control(revoke_refresh=True)
     time.sleep(1.5)

@@ -131,13 +131,42 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         /// `expected_version` is stale: the agent changed since it was read (409).
         public static let agentConcurrentUpdate = Code(rawValue: "agent_concurrent_update")
 
+        // Policies and approvals (docs/policies.md); `details["rule_id"]` names the rule.
+
+        /// A `time_window` rule: calls only inside its weekdays and hours (403).
+        public static let outsideTimeWindow = Code(rawValue: "outside_time_window")
+        /// An `ip_allowlist` rule: the caller's address is not on it (403).
+        public static let ipNotAllowed = Code(rawValue: "ip_not_allowed")
+        /// An `allowed_requests` rule: this method or endpoint is not allowed (403).
+        public static let requestNotAllowed = Code(rawValue: "request_not_allowed")
+        /// A rule could not be evaluated, so the call was refused: fail closed (403).
+        public static let policyError = Code(rawValue: "policy_error")
+        /// A `rate_limit` rule's calls a minute are used up; retry after `Retry-After` (429).
+        public static let rateLimitExceeded = Code(rawValue: "rate_limit_exceeded")
+        /// The grant's calls need approval: the token is not handed out; use `/v1/request` (400).
+        public static let hitlGrantRequiresProxy = Code(rawValue: "hitl_grant_requires_proxy")
+        /// No such policy rule in this app (404).
+        public static let policyNotFound = Code(rawValue: "policy_not_found")
+        /// No such approval in this app (404).
+        public static let approvalNotFound = Code(rawValue: "approval_not_found")
+        /// The approval has no result yet (409).
+        public static let approvalPending = Code(rawValue: "approval_pending")
+        /// The approver denied the call (409).
+        public static let approvalDenied = Code(rawValue: "approval_denied")
+        /// No one decided before the approval expired (409).
+        public static let approvalExpired = Code(rawValue: "approval_expired")
+        /// The approved call could not be made (409).
+        public static let approvalExecutionFailed = Code(rawValue: "approval_execution_failed")
+        /// The approval was already decided, expired, or the link was replaced (409).
+        public static let approvalDecided = Code(rawValue: "approval_decided")
+
         // This SDK
 
         /// The vault's answer could not be read (no error body, or a body of the wrong shape).
         public static let unexpectedResponse = Code(rawValue: "unexpected_response")
 
-        /// Codes a later attempt may not see: the provider or the network was at fault.
-        static let retryable: Set<Code> = [.refreshFailed, .upstreamUnreachable, .upstreamTimeout]
+        /// Codes a later attempt may not see: the provider or the network was at fault, or a rate window ends.
+        static let retryable: Set<Code> = [.refreshFailed, .upstreamUnreachable, .upstreamTimeout, .rateLimitExceeded]
     }
 
     /// The stable error code.

@@ -37,5 +37,8 @@ enum AlterMigrations {
         OperatorLoginFailure.Migration(),
         ClientApp.AddBranding(),
         IdentityPolicyMigration(),
+        PolicyRule.Migration(),
+        RateCounter.Migration(),
+        Approval.Migration(),
     ]
 }

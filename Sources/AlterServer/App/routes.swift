@@ -21,11 +21,15 @@ func routes(_ app: Application) throws {
     try app.register(collection: AuditController())
     try app.register(collection: AgentsController())
     try app.register(collection: SecretsController())
+    try app.register(collection: PoliciesController())
     try app.register(collection: SDKAgentsController.Mounted())
+    try app.register(collection: SDKApprovalsController.Mounted())
+    try app.register(collection: ApprovalsController())
     try app.register(collection: SDKRoutes())
     let hosted = app.grouped(HostedPageErrorMiddleware())
     try hosted.register(collection: ConnectUIController())
     try hosted.register(collection: OAuthCallbackController())
+    try hosted.register(collection: ApprovalPageController())
     if app.alterConfiguration.sandboxEnabled { try app.register(collection: SandboxController()) }
     if app.alterConfiguration.portalEnabled { try app.register(collection: PortalRoutes()) }
 }

@@ -3,10 +3,10 @@ import Foundation
 import Vapor
 
 /// The `alter` executable: configuration from the environment, then Vapor's command runner
-/// (`serve`, `demo`, `migrate`, `apps`, `keys`, `agents`, `providers`, `secrets`, `operators`, `routes`).
+/// (`serve`, `demo`, `migrate`, `apps`, `keys`, `agents`, `providers`, `secrets`, `operators`, `policies`, `routes`).
 public enum AlterCommandLine {
     /// Commands that need the tables to exist before they run.
-    static let storageCommands: Set<String> = ["serve", "apps", "keys", "providers", "agents", "secrets", "operators"]
+    static let storageCommands: Set<String> = ["serve", "apps", "keys", "providers", "agents", "secrets", "operators", "policies"]
 
     /// Runs one command and returns the process exit status.
     public static func run(arguments: [String]) async -> Int32 {

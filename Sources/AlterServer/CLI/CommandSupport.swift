@@ -32,6 +32,7 @@ func registerCommands(_ app: Application) {
     app.asyncCommands.use(ProvidersCommands(), as: "providers")
     app.asyncCommands.use(SecretsCommands(), as: "secrets")
     app.asyncCommands.use(OperatorsCommands(), as: "operators")
+    app.asyncCommands.use(PoliciesCommands(), as: "policies")
     app.asyncCommands.use(MigrateStorageCommand(), as: "migrate")
     app.asyncCommands.use(DemoCommand(), as: "demo")
 }

@@ -19,9 +19,14 @@ struct ProxyController: RouteCollection {
         let call = try request.content.decode(ProxyRequest.self)
         // `agent` (id or name): the app calls as that agent, limited to its delegations.
         if let agent = call.agent { request.setCaller(try await CallerResolver.acting(as: agent, from: request.caller, on: request)) }
-        let sent = try await ProviderCall(
-            method: call.method, url: call.url, headers: call.headers ?? [:], body: try Self.body(of: call), reference: call.reference
-        ).send(as: try request.caller, request: request)
+        let body = try Self.body(of: call)
+        let sent: ProviderCall.Sent
+        do {
+            sent = try await ProviderCall(method: call.method, url: call.url, headers: call.headers ?? [:], body: body, reference: call.reference)
+                .send(as: try request.caller, request: request)
+        } catch let held as ApprovalRequired {
+            return try await Approvals.hold(held, credentialID: held.grantID, method: call.method, url: call.url, headers: call.headers ?? [:], body: body, reason: nil, request: request)
+        }
         return try Self.relay(sent.upstream, grantID: sent.grantID, deadline: sent.deadline)
     }
 

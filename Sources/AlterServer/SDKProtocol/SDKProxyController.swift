@@ -59,7 +59,12 @@ struct SDKProxyController: RouteCollection {
         let providerCall = ProviderCall(
             method: call.method, url: url, headers: headers, body: body, reference: .init(),
             reason: call.reason.map { String($0.prefix(AuditEvent.maxReasonLength)) })
-        let sent = try await providerCall.send(with: credential, request: request)
+        let sent: ProviderCall.Sent
+        do {
+            sent = try await providerCall.send(with: credential, request: request)
+        } catch let held as ApprovalRequired {
+            return try await Approvals.hold(held, credentialID: held.grantID, method: call.method, url: url, headers: headers, body: body, reason: providerCall.reason, request: request)
+        }
         let bytes = try await sent.body(upTo: ProxyController.maxBodyBytes)
         var responseHeaders: [String: String] = [:]
         for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {

@@ -1,0 +1,128 @@
+import Fluent
+import FluentKit
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import SQLKit
+import Vapor
+
+/// Deciding a held call and, on approval, running it once: the decision is one conditional
+/// UPDATE from `pending` with the approver's one-time token (`ClaimOnce`), so of any number
+/// of approvals racing, on any number of instances, one wins; only the winner sends the
+/// call, as the caller who asked (the credential resolved again: a grant revoked meanwhile
+/// fails it), and stores the provider's answer sealed for `GET /sdk/approvals/{id}/result`.
+enum ApprovalExecution {
+    enum Decision: String {
+        case approve, deny
+    }
+
+    /// The SDK's `ApprovalResult`.
+    struct Result: Codable {
+        var approvalID: String
+        var statusCode: Int
+        var headers: [String: String]
+        var bodyB64: String
+        var bodyTruncated = false
+        var durationMS: Int
+
+        enum CodingKeys: String, CodingKey {
+            case headers
+            case approvalID = "approval_id"
+            case statusCode = "status_code"
+            case bodyB64 = "body_b64"
+            case bodyTruncated = "body_truncated"
+            case durationMS = "duration_ms"
+        }
+    }
+
+    /// - Returns: the approval after the decision (and the run, when approved).
+    /// - Throws: `approval_decided` when this token no longer decides anything (already
+    ///   decided, expired, or a wrong token).
+    static func decide(_ approval: Approval, token: String, decision: Decision, reason: String?, request: Request) async throws -> Approval {
+        let id = try approval.requireID()
+        let now = request.application.clock.now()
+        let next: Approval.Status = decision == .approve ? .executing : .denied
+        let won = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
+            $0.set("status", to: next.rawValue).set("decided_at", to: now).set("approver_token_hash", to: SQLLiteral.null)
+                .set("decision_reason", to: reason.map { String($0.prefix(500)) })
+                .where("status", .equal, Approval.Status.pending.rawValue)
+                .where("approver_token_hash", .equal, SecretToken.hash(token))
+                .where("expires_at", .greaterThan, now)
+        }
+        guard won, let claimed = try await Approval.find(id, on: request.db) else {
+            throw APIError(.approvalDecided, "This approval link no longer decides anything: the call was already decided, has expired, or the link was replaced.")
+        }
+        guard decision == .approve else {
+            await Approvals.audit(claimed, .approvalDenied, status: 403, request: request)
+            return claimed
+        }
+        await Approvals.audit(claimed, .approvalApproved, status: 200, request: request)
+        do {
+            let result = try await run(claimed, request: request)
+            let sealed = try request.application.sealer.seal(
+                String(decoding: try JSONEncoder().encode(result), as: UTF8.self), row: id.uuidString, field: Approval.resultField)
+            _ = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
+                $0.set("status", to: Approval.Status.executed.rawValue).set("executed_at", to: request.application.clock.now())
+                    .set("sealed_result", to: sealed).where("status", .equal, Approval.Status.executing.rawValue)
+            }
+            await Approvals.audit(claimed, .approvalExecuted, status: result.statusCode, request: request)
+        } catch {
+            let message = (error as? APIError).map { "\($0.code.rawValue): \($0.message)" } ?? "The call could not be made."
+            _ = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
+                $0.set("status", to: Approval.Status.failed.rawValue).set("executed_at", to: request.application.clock.now())
+                    .set("execution_error", to: message).where("status", .equal, Approval.Status.executing.rawValue)
+            }
+            await Approvals.audit(claimed, .approvalFailed, status: Int((error as? APIError)?.status.code ?? 500), request: request)
+        }
+        return try await Approval.find(id, on: request.db) ?? claimed
+    }
+
+    /// Sends the stored call as the caller who asked it.
+    private static func run(_ approval: Approval, request: Request) async throws -> Result {
+        guard let app = try await ClientApp.find(approval.$app.id, on: request.db) else { throw APIError(.grantNotFound, "The app is gone.") }
+        let agent = try await approval.agentID.flatMapAsync { try await Agent.find($0, on: request.db) }
+        if approval.agentID != nil, agent == nil || agent?.status == .revoked { throw APIError(.agentRevoked, "The agent that asked is gone.") }
+        let kind: Caller.Kind = switch approval.callerKind {
+        case "agent_key": .agentKey
+        case "app_as_agent": .appActingAsAgent
+        default: .app
+        }
+        let caller = Caller(app: app, keyID: approval.keyID, kind: kind, agent: agent)
+        request.setCaller(caller)
+        let opened = try request.application.sealer.open(approval.sealedCall, row: try approval.requireID().uuidString, field: Approval.callField)
+        let call = try JSONDecoder().decode(Approvals.StoredCall.self, from: Data(opened.utf8))
+        let credential = try await CredentialResolver(request: request, caller: caller).resolve(.init(grantID: approval.credentialID.uuidString.lowercased()))
+        let body = try call.bodyB64.map { encoded -> ByteBuffer in
+            guard let data = Data(base64Encoded: encoded) else { throw APIError(.internalError, "The stored body does not read.") }
+            return ByteBuffer(data: data)
+        }
+        let sent = try await ProviderCall(method: approval.method, url: approval.url, headers: call.headers, body: body, reference: .init(), reason: approval.reason)
+            .send(approved: credential, request: request)
+        let bytes = try await sent.body(upTo: ProxyController.maxBodyBytes)
+        var headers: [String: String] = [:]
+        for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {
+            headers[name.lowercased()] = headers[name.lowercased()].map { $0 + ", " + value } ?? value
+        }
+        return Result(
+            approvalID: try approval.requireID().uuidString.lowercased(), statusCode: Int(sent.upstream.status.code), headers: headers,
+            bodyB64: Data(buffer: bytes).base64EncodedString(),
+            durationMS: Int(sent.duration.components.seconds * 1000 + sent.duration.components.attoseconds / 1_000_000_000_000_000))
+    }
+
+    /// The stored result of an executed approval.
+    static func result(of approval: Approval, request: Request) throws -> Result {
+        guard let sealed = approval.sealedResult else { throw APIError(.approvalPending, "The approval has no result yet.") }
+        let opened = try request.application.sealer.open(sealed, row: try approval.requireID().uuidString, field: Approval.resultField)
+        return try JSONDecoder().decode(Result.self, from: Data(opened.utf8))
+    }
+}
+
+extension Optional {
+    /// `flatMap` with an async transform (the approval's agent, if any).
+    func flatMapAsync<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        switch self {
+        case .some(let value): try await transform(value)
+        case .none: nil
+        }
+    }
+}
