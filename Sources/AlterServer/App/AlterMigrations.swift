@@ -32,5 +32,7 @@ enum AlterMigrations {
         ManagedSecret.Migration(),
         SecretGrant.Migration(),
         Grant.AddTokenTimes(),
+        PolicyRule.Migration(),
+        RateCounter.Migration(),
     ]
 }

@@ -22,6 +22,15 @@ final class AuditEvent: Model, @unchecked Sendable {
         case secretHostsChanged = "secret_hosts_changed"
         case secretDeleted = "secret_deleted"
         case grant
+        /// A policy rule refused a use of the grant (`context` names the rule and its code).
+        case policyDenied = "policy_denied"
+        /// A call waiting for a person: asked, decided, expired, then executed once (or failed).
+        case approvalRequested = "approval_requested"
+        case approvalApproved = "approval_approved"
+        case approvalDenied = "approval_denied"
+        case approvalExpired = "approval_expired"
+        case approvalExecuted = "approval_executed"
+        case approvalFailed = "approval_failed"
     }
 
     /// Longer reasons are cut: the audit log is not a document store.

@@ -49,6 +49,21 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case upstreamTimeout = "upstream_timeout"
         case bodyTooLarge = "body_too_large"
         case internalError = "internal_error"
+        // Policies (`Policies/`): each rule kind's refusal, and fail-closed `policy_error`.
+        case outsideTimeWindow = "outside_time_window"
+        case ipNotAllowed = "ip_not_allowed"
+        case requestNotAllowed = "request_not_allowed"
+        case policyError = "policy_error"
+        case rateLimitExceeded = "rate_limit_exceeded"
+        case hitlGrantRequiresProxy = "hitl_grant_requires_proxy"
+        case policyNotFound = "policy_not_found"
+        // Approvals: the SDK maps the three terminal codes to its Approval*Error classes.
+        case approvalNotFound = "approval_not_found"
+        case approvalPending = "approval_pending"
+        case approvalDenied = "approval_denied"
+        case approvalExpired = "approval_expired"
+        case approvalExecutionFailed = "approval_execution_failed"
+        case approvalDecided = "approval_decided"
 
         /// The HTTP status every response with this code carries.
         var status: HTTPResponseStatus {
@@ -69,6 +84,11 @@ struct APIError: Error, Sendable, CustomStringConvertible {
             case .refreshFailed: .serviceUnavailable
             case .upstreamTimeout: .gatewayTimeout
             case .internalError: .internalServerError
+            case .outsideTimeWindow, .ipNotAllowed, .requestNotAllowed, .policyError: .forbidden
+            case .rateLimitExceeded: .tooManyRequests
+            case .hitlGrantRequiresProxy: .badRequest
+            case .policyNotFound, .approvalNotFound: .notFound
+            case .approvalPending, .approvalDenied, .approvalExpired, .approvalExecutionFailed, .approvalDecided: .conflict
             }
         }
     }
@@ -77,6 +97,8 @@ struct APIError: Error, Sendable, CustomStringConvertible {
     let message: String
     let status: HTTPResponseStatus
     var details: [String: String]?
+    /// Seconds for a `Retry-After` header (a rate limit's refusal).
+    var retryAfter: Int?
 
     init(_ code: Code, _ message: String, details: [String: String]? = nil) {
         self.code = code
@@ -143,6 +165,7 @@ struct APIErrorMiddleware: Middleware {
             }
         }
         let response = Response(status: apiError.status)
+        if let seconds = apiError.retryAfter { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
         if !allowed.isEmpty { response.headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", ")) }
         response.headers.cacheControl = .init(noStore: true)
         response.headers.replaceOrAdd(name: "Alter-Source", value: "vault")

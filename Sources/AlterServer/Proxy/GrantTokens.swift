@@ -17,6 +17,7 @@ enum GrantTokens {
     ///   - method, url: the call the app says it will make (audited as method + host only).
     ///   - reason: the app's stated reason, audited.
     static func issue(_ grant: Grant, method: String? = nil, url: String? = nil, reason: String? = nil, request: Request) async throws -> Issued {
+        try await PolicyCheck.enforce(VaultCredential.oauth(grant).use(method: method, url: url, surface: .token, request: request), request: request)
         let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
         let event = AuditEvent(

@@ -14,8 +14,17 @@ extension ProviderCall {
         return try await send(with: try await CredentialResolver(request: request, caller: caller).resolve(reference), request: request)
     }
 
-    /// Sends with a credential the caller already resolved (with `CredentialResolver`).
+    /// Sends with a credential the caller already resolved (with `CredentialResolver`), once
+    /// the app's policy allows it (a call held for approval throws `ApprovalRequired`).
     func send(with credential: VaultCredential, request: Request) async throws -> Sent {
+        try validate()
+        try await PolicyCheck.enforce(credential.use(method: method, url: url, surface: .proxy, request: request), request: request)
+        return try await send(approved: credential, request: request)
+    }
+
+    /// Sends without the policy check: only for a call a person approved (`ApprovalExecution`),
+    /// whose rules were evaluated when it was asked.
+    func send(approved credential: VaultCredential, request: Request) async throws -> Sent {
         switch credential {
         case .oauth(let grant): try await send(with: grant, request: request)
         case .secret(let grant, let secret): try await send(with: grant, secret: secret, request: request)

@@ -21,7 +21,7 @@ struct ProxyRequest: Content {
         case bodyBase64 = "body_base64"
     }
 
-    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    static let methods: Set<String> = ProxyMethods.all
 
     var reference: GrantResolver.Reference {
         .init(grantID: grantID, userToken: userToken, provider: provider, accountIdentifier: accountIdentifier)

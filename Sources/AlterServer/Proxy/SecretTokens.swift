@@ -15,6 +15,7 @@ enum SecretTokens {
         } catch {
             throw APIError(.hostNotAllowed, "The URL is refused: \(error.reason).", details: ["allowed_hosts": secret.allowedHosts.joined(separator: " ")])
         }
+        try await PolicyCheck.enforce(VaultCredential.secret(grant, secret).use(method: method, url: url, surface: .token, request: request), request: request)
         let issued = secret.injection.forSDK(try secret.value(using: request.application.sealer))
         let grantID = try grant.requireID()
         let now = request.application.clock.now()

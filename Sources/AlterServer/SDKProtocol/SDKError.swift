@@ -8,6 +8,8 @@ struct SDKError: Error, Sendable, CustomStringConvertible {
     let code: String
     let message: String
     var fields: [String: WireValue] = [:]
+    /// Seconds for a `Retry-After` header (the SDK's RateLimitError reads it first).
+    var retryAfter: Int?
 
     var description: String { "\(status.code) \(code): \(message)" }
 
@@ -41,10 +43,14 @@ struct SDKError: Error, Sendable, CustomStringConvertible {
         default: break
         }
         var fields: [String: WireValue] = [:]
-        for (name, value) in error.details ?? [:] { fields[name] = .string(value) }
+        // Numbers the SDK reads as numbers (a rate limit's `limit`, `window_seconds`, `retry_after`).
+        for (name, value) in error.details ?? [:] { fields[name] = Self.numericFields.contains(name) ? Int(value).map(WireValue.int) ?? .string(value) : .string(value) }
         if error.code == .upstreamTimeout { fields["timeout_reason"] = .string("upstream_timeout") }
         self.init(status: status, code: code, message: error.message, fields: fields)
+        retryAfter = error.retryAfter
     }
+
+    static let numericFields: Set<String> = ["limit", "window_seconds", "retry_after"]
 
     init(status: HTTPResponseStatus, code: String, message: String, fields: [String: WireValue] = [:]) {
         self.status = status
@@ -101,6 +107,7 @@ struct SDKEnvelopeMiddleware: AsyncMiddleware {
             default: sdkError = SDKError(APIErrorMiddleware.apiError(for: error, request: request))
             }
             response = Response(status: sdkError.status)
+            if let seconds = sdkError.retryAfter { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
             try response.content.encode(sdkError.body.merging(["request_id": .string(requestID)]) { envelope, _ in envelope }, as: .json)
         }
         response.headers.replaceOrAdd(name: "X-Request-ID", value: requestID)

@@ -1,0 +1,153 @@
+import Foundation
+
+/// A rule's kind with its settings read and checked: the one reading of `PolicyRule.settings`,
+/// used both when a rule is created (a bad one is refused and nothing stored) and when it is
+/// evaluated (a stored one that no longer reads denies: fail closed).
+enum PolicyCondition: Sendable, Equatable {
+    /// Calls only on these weekdays, between these hours, in this IANA time zone.
+    case timeWindow(TimeWindow)
+    /// Calls only from these addresses (`PolicyCheck.callerAddress`).
+    case ipAllowlist([AddressRange])
+    /// At most `limit` calls a minute per grant or per agent, counted in the database.
+    case rateLimit(limit: Int, per: RateSubject)
+    /// A grant may be used only this long after it was made.
+    case grantLifetime(maxSeconds: Int)
+    /// Only these methods (nil: any) to URLs matching one of these patterns (nil: any).
+    case allowedRequests(methods: Set<String>?, endpoints: [EndpointPattern]?)
+    /// The call waits for a person's approval (proxy only), which lapses after `expiresIn` seconds.
+    case requiresApproval(expiresIn: Int)
+
+    enum RateSubject: String, Sendable {
+        case grant, agent
+    }
+
+    static let kinds = ["time_window", "ip_allowlist", "rate_limit", "grant_lifetime", "allowed_requests", "requires_approval"]
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    init(kind: String, settings: String) throws(Invalid) {
+        guard let object = try? JSONDecoder().decode([String: Setting].self, from: Data(settings.utf8)) else {
+            throw Invalid("settings must be a JSON object.")
+        }
+        let fields = Fields(object, kind: kind)
+        switch kind {
+        case "time_window":
+            try fields.only(["time_zone", "weekdays", "start", "end"])
+            self = .timeWindow(try TimeWindow(
+                timeZone: try fields.string("time_zone") ?? "UTC", weekdays: try fields.strings("weekdays"),
+                start: try fields.string("start") ?? "00:00", end: try fields.string("end") ?? "24:00"))
+        case "ip_allowlist":
+            try fields.only(["cidrs"])
+            guard let ranges = try fields.strings("cidrs"), !ranges.isEmpty, ranges.count <= 100 else {
+                throw Invalid("ip_allowlist.cidrs must list 1 to 100 addresses or CIDR ranges.")
+            }
+            self = .ipAllowlist(try ranges.map { entry throws(Invalid) in
+                guard let range = AddressRange(entry) else { throw Invalid("ip_allowlist.cidrs: \(entry.prefix(60)) is not an IPv4/IPv6 address or CIDR range.") }
+                return range
+            })
+        case "rate_limit":
+            try fields.only(["limit", "per"])
+            guard let limit = try fields.int("limit"), (1...100_000).contains(limit) else {
+                throw Invalid("rate_limit.limit must be a whole number of calls a minute, 1 to 100000.")
+            }
+            guard let per = RateSubject(rawValue: try fields.string("per") ?? "grant") else { throw Invalid("rate_limit.per must be grant or agent.") }
+            self = .rateLimit(limit: limit, per: per)
+        case "grant_lifetime":
+            try fields.only(["max_ttl_seconds"])
+            guard let seconds = try fields.int("max_ttl_seconds"), (1...(10 * 365 * 86400)).contains(seconds) else {
+                throw Invalid("grant_lifetime.max_ttl_seconds must be a whole number of seconds, 1 to 315360000.")
+            }
+            self = .grantLifetime(maxSeconds: seconds)
+        case "allowed_requests":
+            try fields.only(["methods", "endpoints"])
+            let methods = try fields.strings("methods")?.map { $0.uppercased() }
+            let endpoints = try fields.strings("endpoints")
+            guard methods != nil || endpoints != nil else { throw Invalid("allowed_requests needs methods, endpoints or both.") }
+            if let methods, methods.isEmpty || !methods.allSatisfy(ProxyMethods.all.contains) {
+                throw Invalid("allowed_requests.methods must list some of \(ProxyMethods.all.sorted().joined(separator: ", ")).")
+            }
+            let patterns = try endpoints.map { list throws(Invalid) in
+                guard !list.isEmpty, list.count <= 100 else { throw Invalid("allowed_requests.endpoints must list 1 to 100 URL patterns.") }
+                return try list.map { entry throws(Invalid) in
+                    guard let pattern = EndpointPattern(entry) else {
+                        throw Invalid("allowed_requests.endpoints: \(entry.prefix(80)) is not an http(s) URL pattern (a * matches any characters).")
+                    }
+                    return pattern
+                }
+            }
+            self = .allowedRequests(methods: methods.map(Set.init), endpoints: patterns)
+        case "requires_approval":
+            try fields.only(["expires_in_seconds"])
+            let seconds = try fields.int("expires_in_seconds") ?? 600
+            guard (30...86_400).contains(seconds) else { throw Invalid("requires_approval.expires_in_seconds must be 30 to 86400.") }
+            self = .requiresApproval(expiresIn: seconds)
+        default:
+            throw Invalid("kind must be one of \(Self.kinds.joined(separator: ", ")).")
+        }
+    }
+
+    /// One value of a settings object, typed as JSON typed it.
+    private enum Setting: Decodable {
+        case null, bool(Bool), int(Int), number(Double), string(String), strings([String]), other
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() { self = .null }
+            else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+            else if let value = try? container.decode(Int.self) { self = .int(value) }
+            else if let value = try? container.decode(Double.self) { self = .number(value) }
+            else if let value = try? container.decode(String.self) { self = .string(value) }
+            else if let value = try? container.decode([String].self) { self = .strings(value) }
+            else { self = .other }
+        }
+    }
+
+    /// Strict reading of a settings object: unknown keys and wrong types are refused.
+    private struct Fields {
+        let object: [String: Setting]
+        let kind: String
+
+        init(_ object: [String: Setting], kind: String) {
+            self.object = object
+            self.kind = kind
+        }
+
+        func only(_ names: Set<String>) throws(Invalid) {
+            if let unknown = object.keys.sorted().first(where: { !names.contains($0) }) {
+                throw Invalid("\(kind).\(unknown.prefix(40)) is not a setting of \(kind) (\(names.sorted().joined(separator: ", "))).")
+            }
+        }
+
+        func string(_ name: String) throws(Invalid) -> String? {
+            switch object[name] {
+            case nil, .null: return nil
+            case .string(let text): return text
+            default: throw Invalid("\(kind).\(name) must be a string.")
+            }
+        }
+
+        func strings(_ name: String) throws(Invalid) -> [String]? {
+            switch object[name] {
+            case nil, .null: return nil
+            case .strings(let texts): return texts
+            default: throw Invalid("\(kind).\(name) must be a list of strings.")
+            }
+        }
+
+        func int(_ name: String) throws(Invalid) -> Int? {
+            switch object[name] {
+            case nil, .null: return nil
+            case .int(let value): return value
+            default: throw Invalid("\(kind).\(name) must be a whole number.")
+            }
+        }
+    }
+}
+
+/// The methods a proxied call may use (`ProxyRequest.methods` says the same for the proxy).
+enum ProxyMethods {
+    static let all: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+}
