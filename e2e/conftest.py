@@ -413,7 +413,7 @@ class DotApp:
             "--userinfo-url", dot.config["api_url"], "--account-field", "username", "--email-field", "email",
             "--api-host", dot.config["url"], "--scopes", "read", "--allow-private-network")
         alter_cli(vault, "providers", "configure", "--app", self.app_id, "--provider", self.provider,
-                  "--client-id", dot.config["client_id"], "--client-secret", dot.config["client_secret"])
+                  "--client-id", dot.config["client_id"], input=dot.config["client_secret"])
 
     def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """Calls the vault's API with this app's key; returns (status, decoded JSON or text)."""

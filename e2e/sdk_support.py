@@ -103,6 +103,7 @@ class IdentityApp:
     issuer this test holds the key of; the sandbox provider is configured for it."""
 
     issuer = "https://idp.e2e.test"
+    audience = "alter-vault-e2e"
 
     def __init__(self, vault: Vault, name: str) -> None:
         self.vault = vault
@@ -113,9 +114,9 @@ class IdentityApp:
         created = alter_cli(vault, "apps", "create", "--name", name, "--website-url", vault.demo_url)
         self.app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
         alter_cli(vault, "apps", "identity", "--app", self.app_id, "--issuer", self.issuer,
-                  "--public-key-file", str(pem), "--algorithms", "ES256")
+                  "--audience", self.audience, "--public-key-file", str(pem), "--algorithms", "ES256")
         alter_cli(vault, "providers", "configure", "--app", self.app_id, "--provider", "sandbox",
-                  "--client-id", f"{name}-client", "--client-secret", secrets.token_urlsafe(24))
+                  "--client-id", f"{name}-client", input=secrets.token_urlsafe(24))
         self.key = self.new_key()
 
     def new_key(self) -> str:
@@ -128,7 +129,7 @@ class IdentityApp:
 
         header = b64(compact({"alg": "ES256", "typ": "JWT"}))
         now = int(time.time())
-        claims = b64(compact({"iss": self.issuer, "sub": sub, "iat": now, "exp": now + lifetime}))
+        claims = b64(compact({"iss": self.issuer, "aud": self.audience, "sub": sub, "iat": now, "exp": now + lifetime}))
         der = (key or self._key).sign(f"{header}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
         return f"{header}.{claims}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
@@ -167,8 +168,9 @@ class ServeInstance(ServerProcess):
             time.sleep(0.2)
         raise RuntimeError(f"alter serve was not ready within {timeout:.0f} s:\n{self.output()}")
 
-    def cli(self, *args: str) -> str:
-        result = subprocess.run([self.command[0], *args], env=self.env, cwd=self.data_dir, capture_output=True, text=True, timeout=120)
+    def cli(self, *args: str, input: str | None = None) -> str:
+        result = subprocess.run([self.command[0], *args], env=self.env, cwd=self.data_dir, capture_output=True, text=True, timeout=120,
+                                input=input)
         if result.returncode != 0:
             raise AssertionError(f"alter {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
         return result.stdout
@@ -205,7 +207,7 @@ class PostgresPair:
         created = first.cli("apps", "create", "--name", "Two instances", "--website-url", "http://localhost:4001")
         app_id = next(line[4:] for line in created.splitlines() if line.startswith("id: "))
         first.cli("providers", "configure", "--app", app_id, "--provider", "sandbox", "--client-id", "pg-client",
-                  "--client-secret", secrets.token_urlsafe(24))
+                  input=secrets.token_urlsafe(24))
         keys_out = first.cli("keys", "create", "--app", app_id)
         self.key = next(line.strip() for line in keys_out.splitlines() if line.strip().startswith("alter_rk_"))
 

@@ -34,5 +34,6 @@ enum AlterMigrations {
         Grant.AddTokenTimes(),
         PolicyRule.Migration(),
         RateCounter.Migration(),
+        IdentityPolicyMigration(),
     ]
 }

@@ -13,6 +13,12 @@ final class ClientApp: Model, @unchecked Sendable {
     /// JWT identity: how `user_token`s from this app are verified.
     @OptionalField(key: "jwt_issuer") var jwtIssuer: String?
     @OptionalField(key: "jwt_audience") var jwtAudience: String?
+    /// True only when the operator said so (`--any-audience`): then tokens need no `aud`.
+    /// Otherwise a JWT identity without an audience verifies nothing (review F10: a
+    /// multi-client issuer's token for another site would pass).
+    @OptionalField(key: "jwt_any_audience") var jwtAnyAudience: Bool?
+    /// The `azp` tokens must carry (OIDC Core §2: the client the token was issued to), if set.
+    @OptionalField(key: "jwt_authorized_party") var jwtAuthorizedParty: String?
     @OptionalField(key: "jwt_jwks_url") var jwtJWKSURL: String?
     @OptionalField(key: "jwt_public_key_pem") var jwtPublicKeyPEM: String?
     @OptionalField(key: "jwt_algorithms") var jwtAlgorithms: [String]?

@@ -57,7 +57,9 @@ struct AppsCommands: AsyncCommandGroup {
         struct Signature: CommandSignature {
             @Option(name: "app", help: "App id or name") var app: String?
             @Option(name: "issuer", help: "Expected `iss` of user tokens") var issuer: String?
-            @Option(name: "audience", help: "Expected `aud` of user tokens (optional)") var audience: String?
+            @Option(name: "audience", help: "Expected `aud` of user tokens (required unless --any-audience)") var audience: String?
+            @Flag(name: "any-audience", help: "Accept tokens for any audience (only for an issuer that serves this app alone)") var anyAudience: Bool
+            @Option(name: "authorized-party", help: "Expected `azp` of user tokens (optional)") var authorizedParty: String?
             @Option(name: "jwks-url", help: "HTTPS URL of the issuer's JWKS") var jwksURL: String?
             @Option(name: "public-key-file", help: "PEM file with the issuer's public key (EC, RSA or Ed25519)") var publicKeyFile: String?
             @Option(name: "algorithms", help: "Comma-separated allow-list, default RS256,ES256") var algorithms: String?
@@ -67,6 +69,10 @@ struct AppsCommands: AsyncCommandGroup {
         func run(using context: CommandContext, signature: Signature) async throws {
             let app = try await AppLookup.find(signature.app, on: context.application.db)
             guard let issuer = signature.issuer, !issuer.isEmpty else { throw CommandError("--issuer is required") }
+            // Review F10: without an audience, a multi-client issuer's token for any other site passes.
+            guard (signature.audience?.isEmpty == false) != signature.anyAudience else {
+                throw CommandError("give --audience (the `aud` your issuer puts in tokens for this app), or --any-audience to accept every audience")
+            }
             guard (signature.jwksURL == nil) != (signature.publicKeyFile == nil) else {
                 throw CommandError("give exactly one of --jwks-url or --public-key-file")
             }
@@ -91,6 +97,8 @@ struct AppsCommands: AsyncCommandGroup {
             }
             app.jwtIssuer = issuer
             app.jwtAudience = signature.audience
+            app.jwtAnyAudience = signature.anyAudience ? true : nil
+            app.jwtAuthorizedParty = signature.authorizedParty
             app.jwtJWKSURL = signature.jwksURL
             app.jwtPublicKeyPEM = pem
             app.jwtAlgorithms = algorithms

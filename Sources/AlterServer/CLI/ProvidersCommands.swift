@@ -16,7 +16,10 @@ struct ProvidersCommands: AsyncCommandGroup {
             @Option(name: "app", help: "App id or name") var app: String?
             @Option(name: "provider", help: "Provider id from `alter providers list --app A`") var provider: String?
             @Option(name: "client-id", help: "OAuth client id registered at the provider") var clientID: String?
-            @Option(name: "client-secret", help: "OAuth client secret (stored encrypted)") var clientSecret: String?
+            @Option(name: "client-secret-file", help: "File holding the OAuth client secret (default, or `-`: standard input); stored encrypted")
+            var clientSecretFile: String?
+            /// Refused with a hint: a secret on argv shows in `ps` and shell history.
+            @Option(name: "client-secret", help: "Not accepted: pipe the secret to standard input or use --client-secret-file") var clientSecret: String?
             @Option(name: "scopes", help: "Space- or comma-separated scopes (default: the catalog's)") var scopes: String?
             @Option(name: "variable", help: "URL values the provider needs, name=value[,name=value] (tenant=common, shop=acme-store, subdomain=acme)")
             var variables: String?
@@ -36,7 +39,13 @@ struct ProvidersCommands: AsyncCommandGroup {
                 throw CommandError("--provider must be a provider id from `alter providers list --app \(app.name)`\(signature.provider.map { " (got '\($0)')" } ?? "")")
             }
             guard let clientID = signature.clientID, !clientID.isEmpty, clientID.count <= 512 else { throw CommandError("--client-id is required") }
-            guard let secret = signature.clientSecret, !secret.isEmpty, secret.count <= 2048 else { throw CommandError("--client-secret is required") }
+            guard signature.clientSecret == nil else {
+                throw CommandError("--client-secret on the command line would show in ps and shell history; pipe it instead (`printf %s \"$SECRET\" | alter providers configure …`) or use --client-secret-file PATH")
+            }
+            let secret = try SecretInput.read(path: signature.clientSecretFile, what: "the client secret")
+            guard !secret.isEmpty, secret.count <= 2048 else {
+                throw CommandError("the client secret is read from standard input (or --client-secret-file), which was empty or over 2048 characters")
+            }
             let scopes = ProvidersCommands.list(signature.scopes)
 
             let existing = try await ProviderConfig.query(on: db).filter(\.$app.$id == app.requireID()).filter(\.$provider == providerID).first()
@@ -220,7 +229,7 @@ struct ProvidersCommands: AsyncCommandGroup {
             context.console.print("  userinfo:      \(entry.userinfo?.url ?? "-") (account: \(entry.userinfo?.accountIdentifier ?? "-"))")
             context.console.print("  api hosts:     \(entry.apiHosts.joined(separator: " "))")
             if entry.allowsPrivateNetwork { context.console.print("  private network allowed: for tests only") }
-            context.console.print("Next: alter providers configure --app \(app.name) --provider \(id) --client-id … --client-secret …")
+            context.console.print("Next: alter providers configure --app \(app.name) --provider \(id) --client-id … < client-secret-file")
         }
     }
 

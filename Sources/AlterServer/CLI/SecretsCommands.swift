@@ -24,9 +24,7 @@ struct SecretsCommands: AsyncCommandGroup {
     /// The value from standard input: a JSON object of fields (`{"token": …}`), or the bare
     /// token — for a Basic secret the password, with `--username`.
     static func readValue(kind: SecretTemplate.Kind, username: String?) throws -> [String: String] {
-        let data = FileHandle.standardInput.readDataToEndOfFile()
-        var text = String(decoding: data, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        let text = try SecretInput.read(path: nil, what: "the secret's value")
         guard !text.isEmpty else { throw CommandError("the secret's value is read from standard input, which was empty (e.g. `printf %s \"$KEY\" | alter secrets …`)") }
         if text.hasPrefix("{") {
             guard let fields = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String] else {

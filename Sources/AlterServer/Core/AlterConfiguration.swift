@@ -49,6 +49,8 @@ public struct AlterConfiguration: Sendable {
     /// The bearer token `GET /metrics` requires (`ALTER_METRICS_TOKEN`, at least 16 characters);
     /// nil turns `/metrics` off (404).
     public var metricsToken: String?
+    /// How outbound calls resolve host names (the system resolver; tests give names their own answers).
+    var hostResolver: HostResolver = .system
 
     public init(
         publicURL: String,

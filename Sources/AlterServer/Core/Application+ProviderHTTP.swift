@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Vapor
 
 /// The outbound HTTP clients (providers, proxy upstreams, webhooks, discovery, JWKS).
-/// They sit at the bottom so that every room calling out shares their limits.
+/// They sit at the bottom so that every room calling out shares their limits and the
+/// address check (`OutboundHTTP`, `AddressRule`).
 enum ProviderHTTP {
     /// GitHub refuses API calls without a User-Agent; Reddit wants a descriptive one.
     static let userAgent = "AlterVault/1.0"
@@ -11,13 +12,13 @@ enum ProviderHTTP {
 }
 
 extension Application {
-    private enum ProviderHTTPKey: StorageKey { typealias Value = HTTPClient }
-    private enum ProxyHTTPKey: StorageKey { typealias Value = HTTPClient }
+    private enum ProviderHTTPKey: StorageKey { typealias Value = OutboundHTTP }
+    private enum ProxyHTTPKey: StorageKey { typealias Value = OutboundHTTP }
 
     /// The HTTP client for the vault's own calls to providers (token, userinfo, revocation,
     /// discovery, JWKS, webhooks), whose bodies the vault reads itself. Unlike Vapor's shared
     /// client it never follows redirects: a redirect would carry a token or a client secret elsewhere.
-    var providerHTTP: HTTPClient {
+    var providerHTTP: OutboundHTTP {
         get { requiredService(ProviderHTTPKey.self) }
         set { storage[ProviderHTTPKey.self] = newValue }
     }
@@ -26,7 +27,7 @@ extension Application {
     /// decompresses (a relayed `Content-Encoding: gzip` must describe the bytes that follow,
     /// security review F2), so it adds no `Accept-Encoding` of its own either; the caller's
     /// passes through. It follows no redirects (a 3xx is the caller's to see).
-    var proxyHTTP: HTTPClient {
+    var proxyHTTP: OutboundHTTP {
         get { requiredService(ProxyHTTPKey.self) }
         set { storage[ProxyHTTPKey.self] = newValue }
     }
@@ -36,18 +37,19 @@ extension Application {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
         configuration.decompression = .enabled(limit: .size(ProviderHTTP.decompressionLimit))
-        let client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+        let resolver = alterConfiguration.hostResolver
+        let client = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: configuration, resolver: resolver)
         providerHTTP = client
         configuration.decompression = .disabled
-        let proxy = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+        let proxy = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: configuration, resolver: resolver)
         proxyHTTP = proxy
         lifecycle.use(ProviderHTTPShutdown(clients: [client, proxy]))
     }
 }
 
 private struct ProviderHTTPShutdown: LifecycleHandler {
-    let clients: [HTTPClient]
+    let clients: [OutboundHTTP]
     func shutdownAsync(_ application: Application) async {
-        for client in clients { try? await client.shutdown() }
+        for client in clients { await client.shutdown() }
     }
 }

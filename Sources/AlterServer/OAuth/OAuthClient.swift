@@ -10,7 +10,7 @@ import NIOHTTP1
 struct OAuthClient: Sendable {
     static let maxResponseBytes = 256 * 1024
 
-    let http: HTTPClient
+    let http: OutboundHTTP
     let now: @Sendable () -> Date
     var timeout: TimeAmount = .seconds(10)
 
@@ -95,7 +95,7 @@ struct OAuthClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: FormEncoding.encode(parameters)))
         }
-        let (status, contentType, body) = try await send(request)
+        let (status, contentType, body) = try await send(request, provider: provider)
         guard (200..<300).contains(status) else {
             let fields = try? TokenResponseParser.fields(body: body, contentType: contentType)
             throw ProviderError(
@@ -114,7 +114,7 @@ struct OAuthClient: Sendable {
         var fields = [("token", token), ("token_type_hint", hint)]
         Self.authenticate(&request, &fields, basic: provider.clientAuth == .basic, clientID: config.clientID, clientSecret: clientSecret)
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
-        guard let (status, _, _) = try? await send(request) else { return false }
+        guard let (status, _, _) = try? await send(request, provider: provider) else { return false }
         return (200..<300).contains(status)
     }
 
@@ -151,7 +151,7 @@ struct OAuthClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let (status, _, body) = try await send(request)
+        let (status, _, body) = try await send(request, provider: provider)
         guard (200..<300).contains(status), let object = try? JSONSerialization.jsonObject(with: body) else {
             throw ProviderError(error: "userinfo_failed", errorDescription: "the provider's userinfo answered \(status)", isTransient: status >= 500)
         }
@@ -173,13 +173,17 @@ struct OAuthClient: Sendable {
     }
 
     /// Sends without following redirects (a redirect with a token attached would leak it),
-    /// within the time and size limits.
-    private func send(_ request: HTTPClientRequest) async throws(ProviderError) -> (Int, String?, Data) {
+    /// within the time and size limits, to an address the provider may reach (public unless
+    /// it is configured for private networks).
+    private func send(_ request: HTTPClientRequest, provider: CatalogProvider) async throws(ProviderError) -> (Int, String?, Data) {
         var request = request
         request.headers.replaceOrAdd(name: "User-Agent", value: ProviderHTTP.userAgent)
         do {
-            let response = try await http.collect(request, timeout: timeout, upTo: Self.maxResponseBytes)
+            let rule = AddressRule.privateNetwork(allowed: provider.allowsPrivateNetwork)
+            let response = try await http.collect(request, rule: rule, timeout: timeout, upTo: Self.maxResponseBytes)
             return (Int(response.status.code), response.headers.first(name: "Content-Type"), Data(buffer: response.body))
+        } catch let refusal as OutboundRefusal {
+            throw ProviderError(error: refusal.reason == .unresolvable ? "unreachable" : "address_not_allowed", errorDescription: refusal.description, isTransient: refusal.reason == .unresolvable)
         } catch is NIOTooManyBytesError {
             throw ProviderError(error: "response_too_large", errorDescription: "the provider's response is larger than the vault accepts", isTransient: false)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

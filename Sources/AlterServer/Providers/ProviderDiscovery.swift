@@ -10,7 +10,7 @@ import NIOHTTP1
 struct ProviderDiscovery: Sendable {
     static let maxBytes = 64 * 1024
 
-    let http: HTTPClient
+    let http: OutboundHTTP
     var timeout: TimeAmount = .seconds(10)
 
     struct Metadata: Decodable, Equatable, Sendable {
@@ -91,9 +91,11 @@ struct ProviderDiscovery: Sendable {
         let status: UInt
         let body: ByteBuffer
         do {
-            let response = try await http.collect(request, timeout: timeout, upTo: Self.maxBytes)
+            let response = try await http.collect(request, rule: .privateNetwork(allowed: allowsPrivateNetwork), timeout: timeout, upTo: Self.maxBytes)
             status = response.status.code
             body = response.body
+        } catch let refusal as OutboundRefusal where refusal.reason == .addressNotAllowed {
+            throw Failure("the discovery URL's host \(refusal.host) is a loopback or private address: pass --allow-private-network (for tests only)")
         } catch is NIOTooManyBytesError {
             throw Failure("the discovery document is larger than \(Self.maxBytes / 1024) KiB")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

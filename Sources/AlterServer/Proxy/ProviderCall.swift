@@ -112,22 +112,33 @@ struct ProviderCall {
     }
 
     /// The checked upstream URL for any credential: on one of `allowedHosts`, and on a public
-    /// address unless private networks are allowed. Nothing is sent before this passes.
+    /// address unless private networks are allowed. Nothing is sent, and no token used,
+    /// before this passes; the call then connects to the address checked here (the
+    /// resolution is cached, see `OutboundHTTP`).
     static func target(_ url: String, allowedHosts hosts: [String], allowsPrivateNetwork: Bool, request: Request) async throws -> ProxyTarget {
-        let target: ProxyTarget
+        var target: ProxyTarget
         do {
             target = try ProxyTarget(url: url, allowedHosts: hosts)
         } catch {
             throw APIError(.hostNotAllowed, "The URL is refused: \(error.reason).", details: ["allowed_hosts": hosts.joined(separator: " ")])
         }
-        if !allowsPrivateNetwork {
-            let port = target.port ?? ProxyTarget.defaultPort(target.scheme)
-            let isPublic = try await request.application.threadPool.runIfActive { NetworkPolicy.isPublic(host: target.host, port: port) }
-            guard isPublic else {
-                throw APIError(.hostNotAllowed, "The URL is refused: \(target.host) resolves to a private or reserved address.")
-            }
+        target.addressRule = .privateNetwork(allowed: allowsPrivateNetwork)
+        do {
+            target.destination = try await request.application.proxyHTTP.check(target.url, rule: target.addressRule)
+        } catch {
+            throw apiError(error)
         }
         return target
+    }
+
+    /// A refused address is the caller's to fix (400); a name without an address right now
+    /// is the provider's outage (502, retryable).
+    static func apiError(_ refusal: OutboundRefusal) -> APIError {
+        switch refusal.reason {
+        case .addressNotAllowed: APIError(.hostNotAllowed, "The URL is refused: \(refusal.host) resolves to a private or reserved address.")
+        case .unresolvable: APIError(.upstreamUnreachable, "The provider API could not be reached: \(refusal.host) could not be resolved.")
+        case .invalidURL: APIError(.hostNotAllowed, "The URL is refused: it has no host.")
+        }
     }
 
     static func send(
@@ -141,9 +152,18 @@ struct ProviderCall {
         if let body { upstream.body = .bytes(body) }
         let started = ContinuousClock.now
         do {
-            let response = try await request.application.proxyHTTP.execute(upstream, deadline: deadline)
+            let proxy = request.application.proxyHTTP
+            let response: HTTPClientResponse
+            // `credential.url(for:)` changes only the query, so the host is the one checked.
+            if let destination = target.destination {
+                response = try await proxy.execute(upstream, to: destination, deadline: deadline)
+            } else {
+                response = try await proxy.execute(upstream, rule: target.addressRule, deadline: deadline)
+            }
             AlterMetrics.upstreamCall(provider: provider.id, custom: provider.isCustom, duration: ContinuousClock.now - started)
             return response
+        } catch let refusal as OutboundRefusal {
+            throw apiError(refusal)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             AlterMetrics.upstreamError(provider: provider.id, custom: provider.isCustom, .timeout)
             throw APIError(.upstreamTimeout, "The provider API did not answer in time.")

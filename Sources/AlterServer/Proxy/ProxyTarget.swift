@@ -10,6 +10,11 @@ struct ProxyTarget: Sendable, Equatable {
     let scheme: String
     let host: String
     let port: Int?
+    /// Which addresses the call may connect to: public unless the provider or secret is
+    /// configured for private networks (set by `ProviderCall.target`).
+    var addressRule: AddressRule = .publicOnly
+    /// The address the host was checked at, which the call connects to (set by `ProviderCall.target`).
+    var destination: CheckedDestination?
 
     struct Refused: Error, Equatable, CustomStringConvertible {
         let reason: String

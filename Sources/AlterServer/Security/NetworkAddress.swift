@@ -3,7 +3,7 @@ import Foundation
 /// An IPv4 or IPv6 address, from a literal or from a resolver's bytes, and the one place
 /// that says which addresses are loopback, private or otherwise not the public internet.
 /// `AllowedOrigin`, `CustomProviderInput` and `NetworkPolicy` all ask it.
-struct NetworkAddress: Sendable, Equatable, CustomStringConvertible {
+struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
     /// 4 bytes for IPv4, 16 for IPv6, network order.
     let bytes: [UInt8]
 

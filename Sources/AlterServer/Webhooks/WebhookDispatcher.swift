@@ -93,8 +93,12 @@ struct WebhookDispatcher {
             request.body = .bytes(ByteBuffer(string: event.payload))
             do {
                 // The status is the receiver's whole answer: its body is dropped unread.
-                let status = try await application.providerHTTP.execute(request, deadline: .now() + Self.timeout).status
+                // A receiver on loopback only when the URL names loopback itself (local development).
+                let rule = AddressRule.configuredURL(host: URLComponents(string: url)?.host ?? "")
+                let status = try await application.providerHTTP.execute(request, rule: rule, deadline: .now() + Self.timeout).status
                 if !(200..<300).contains(Int(status.code)) { failure = "HTTP \(status.code)" }
+            } catch let refusal as OutboundRefusal where refusal.reason == .addressNotAllowed {
+                failure = "address not allowed"
             } catch {
                 failure = "unreachable"
             }

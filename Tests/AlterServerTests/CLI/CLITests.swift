@@ -65,8 +65,7 @@ struct CLITests {
         let secret = try #require(key.output.split(separator: "\n").first { $0.hasPrefix("alter_rk_") })
         #expect(ScopedKey.isWellFormed(String(secret)))
 
-        let configured = try alter.run(
-            "providers", "configure", "--app", "Acme", "--provider", "github", "--client-id", "cid", "--client-secret", "very-secret-value")
+        let configured = try alter.run(["providers", "configure", "--app", "Acme", "--provider", "github", "--client-id", "cid"], input: "very-secret-value\n")
         #expect(configured.status == 0, "\(configured.error)")
         // RFC 9700 §4.4.2.2: each provider gets its own redirect URI; the operator registers it.
         #expect(configured.output.contains("redirect URI: http://localhost:4000/oauth/callback/github (register exactly this at GitHub)"))
@@ -106,12 +105,39 @@ struct CLITests {
         #expect(result.error.contains(message), "\(result.error)")
     }
 
+    @Test("a client secret is taken from standard input or a file, never from argv, where ps would show it")
+    func clientSecretNotOnArgv() throws {
+        let alter = AlterProcess()
+        defer { alter.cleanUp() }
+        _ = try alter.run("apps", "create", "--name", "Acme")
+        let base = ["providers", "configure", "--app", "Acme", "--provider", "github", "--client-id", "cid"]
+
+        let onArgv = try alter.run(base + ["--client-secret", "argv-secret-value"])
+        let empty = try alter.run(base, input: "")
+        let file = alter.dataDirectory + "/client-secret.txt"
+        try "file-secret-value\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let fromFile = try alter.run(base + ["--client-secret-file", file])
+
+        #expect(onArgv.status != 0)
+        #expect(onArgv.error.contains("would show in ps and shell history"), "\(onArgv.error)")
+        #expect(empty.status != 0)
+        #expect(empty.error.contains("read from standard input"), "\(empty.error)")
+        #expect(fromFile.status == 0, "\(fromFile.error)")
+        let listed = try alter.run("providers", "list", "--app", "Acme")
+        #expect(listed.output.split(separator: "\n").contains { $0.hasPrefix("github") && $0.contains("[configured]") })
+        // The refused argv secret was never stored: only the file's is, sealed.
+        let database = try Data(contentsOf: URL(fileURLWithPath: alter.dataDirectory + "/alter.sqlite"))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: alter.dataDirectory + "/alter.sqlite-wal"))) ?? Data())
+        #expect(database.range(of: Data("argv-secret-value".utf8)) == nil)
+        #expect(database.range(of: Data("file-secret-value".utf8)) == nil)
+    }
+
     @Test("an unknown provider id is refused")
     func unknownProvider() throws {
         let alter = AlterProcess()
         defer { alter.cleanUp() }
         _ = try alter.run("apps", "create", "--name", "Acme")
-        let result = try alter.run("providers", "configure", "--app", "Acme", "--provider", "nosuch", "--client-id", "a", "--client-secret", "b")
+        let result = try alter.run(["providers", "configure", "--app", "Acme", "--provider", "nosuch", "--client-id", "a"], input: "b")
         #expect(result.status != 0)
         #expect(result.error.contains("--provider must be a provider id"))
     }

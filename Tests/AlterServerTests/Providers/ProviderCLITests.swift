@@ -7,9 +7,9 @@ import Vapor
 @Suite("Provider commands of the alter CLI", .enabled(if: FileManager.default.isExecutableFile(atPath: AlterProcess.binary)))
 struct ProviderCLITests {
     /// Runs the binary off the cooperative pool, so an in-process test server keeps answering.
-    static func run(_ alter: AlterProcess, _ arguments: [String]) async throws -> AlterProcess.Result {
+    static func run(_ alter: AlterProcess, _ arguments: [String], input: String? = nil) async throws -> AlterProcess.Result {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try alter.run(arguments) }) }
+            DispatchQueue.global().async { continuation.resume(with: Result { try alter.run(arguments, input: input) }) }
         }
     }
 
@@ -34,8 +34,8 @@ struct ProviderCLITests {
         #expect(added.output.contains("client_secret_basic, PKCE S256"))
 
         let configured = try await Self.run(alter, [
-            "providers", "configure", "--app", "Acme", "--provider", "my-idp", "--client-id", "cid", "--client-secret", "secret-value",
-        ])
+            "providers", "configure", "--app", "Acme", "--provider", "my-idp", "--client-id", "cid",
+        ], input: "secret-value\n")
         #expect(configured.status == 0, "\(configured.error)")
         let listed = try await Self.run(alter, ["providers", "list", "--app", "Acme"])
         let line = try #require(listed.output.split(separator: "\n").first { $0.hasPrefix("my-idp ") })
@@ -45,7 +45,7 @@ struct ProviderCLITests {
         #expect(!(try await Self.run(alter, ["providers", "list"])).output.contains("my-idp"))
 
         // Other apps cannot configure it.
-        let foreign = try await Self.run(alter, ["providers", "configure", "--app", "Other", "--provider", "my-idp", "--client-id", "a", "--client-secret", "b"])
+        let foreign = try await Self.run(alter, ["providers", "configure", "--app", "Other", "--provider", "my-idp", "--client-id", "a"], input: "b")
         #expect(foreign.status != 0)
 
         let replaced = try await Self.run(alter, Self.custom.map { $0 == "My IdP" ? "My IdP 2" : $0 })
@@ -83,13 +83,13 @@ struct ProviderCLITests {
         let alter = AlterProcess()
         defer { alter.cleanUp() }
         _ = try await Self.run(alter, ["apps", "create", "--name", "Acme"])
-        let base = ["providers", "configure", "--app", "Acme", "--provider", "microsoft", "--client-id", "a", "--client-secret", "b"]
-        let missing = try await Self.run(alter, base)
+        let base = ["providers", "configure", "--app", "Acme", "--provider", "microsoft", "--client-id", "a"]
+        let missing = try await Self.run(alter, base, input: "b")
         #expect(missing.status != 0)
         #expect(missing.error.contains("microsoft needs --variable tenant="))
-        let domain = try await Self.run(alter, base + ["--variable", "tenant=contoso.onmicrosoft.com"])
+        let domain = try await Self.run(alter, base + ["--variable", "tenant=contoso.onmicrosoft.com"], input: "b")
         #expect(domain.error.contains("is not allowed"))
-        #expect(try await Self.run(alter, base + ["--variable", "tenant=organizations"]).status == 0)
+        #expect(try await Self.run(alter, base + ["--variable", "tenant=organizations"], input: "b").status == 0)
     }
 
     @Test("add-custom reads an RFC 8414 discovery document over loopback with --allow-private-network")

@@ -43,7 +43,7 @@ struct NetworkAddressTests {
     func reserved(text: String) throws {
         let address = try #require(NetworkAddress(literal: text))
         #expect(address.isPrivateOrReserved)
-        #expect(NetworkPolicy.isInternal(address.bytes))
+        #expect(!AddressRule.publicOnly.allows(address))
     }
 
     @Test("public addresses", arguments: [
@@ -53,7 +53,7 @@ struct NetworkAddressTests {
     func publicAddresses(text: String) throws {
         let address = try #require(NetworkAddress(literal: text))
         #expect(!address.isPrivateOrReserved)
-        #expect(!NetworkPolicy.isInternal(address.bytes))
+        #expect(AddressRule.publicOnly.allows(address))
     }
 
     @Test("loopback, in every form", arguments: [("127.0.0.1", true), ("127.8.9.10", true), ("::1", true), ("::ffff:127.0.0.1", true), ("10.0.0.1", false), ("::2", false), ("::", false)])
@@ -61,10 +61,9 @@ struct NetworkAddressTests {
         #expect(try #require(NetworkAddress(literal: text)).isLoopback == isLoopback)
     }
 
-    @Test("a resolver answer of any other length counts as internal")
-    func oddBytes() {
-        #expect(NetworkPolicy.isInternal([1, 2, 3]))
-        #expect(NetworkAddress(bytes: []) == nil)
+    @Test("a resolver answer of any other length is no address", arguments: [[], [1, 2, 3], Array(repeating: 1, count: 5), Array(repeating: 0, count: 17)] as [[UInt8]])
+    func oddBytes(bytes: [UInt8]) {
+        #expect(NetworkAddress(bytes: bytes) == nil)
     }
 
     @Test("a custom provider URL on a private host, in any spelling, is private", arguments: [
