@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
-"""Proxy overhead of the vault against nginx proxy_pass, to the same upstream, in one run.
+"""The vault's hot path against a bare Vapor relay, nginx and a direct call, in one run.
 
-    python3 benchmarks/proxy_overhead.py [--bin PATH] [--duration 10] [--connections 1,16]
+    python3 benchmarks/proxy_overhead.py [--bin PATH] [--relay PATH] [--duration 5] [--repeat 3] [--connections 1,16]
 
-Starts a static upstream (nginx returning a fixed JSON body), nginx proxy_pass to it, and
-`alter demo` whose sandbox provider may call that upstream (ALTER_SANDBOX_API_HOSTS). Connects
-a sandbox grant through the real OAuth flow over HTTP, then measures with wrk:
-  direct  GET upstream
-  nginx   GET nginx -> upstream
-  vault   POST /v1/request {grant_id, url: upstream} -> upstream
-and prints p50, p99 and req/s with the vault/nginx ratios. Run it on a release build; it is
-not part of the test command (it takes about a minute and wants a quiet machine).
+Build both first, in release, outside the repo's .build (both scratch paths are gitignored):
+
+    swift build -c release --product alter --scratch-path .build-release
+    swift build -c release --package-path benchmarks/relay --scratch-path .build-relay
+
+Starts a static upstream (Debian's nginx returning a fixed JSON body), nginx proxy_pass to it,
+the bare relay (benchmarks/relay: decode {method, url}, AsyncHTTPClient, answer) and `alter
+demo`, whose sandbox provider may call the upstream (ALTER_SANDBOX_API_HOSTS). Connects two
+sandbox grants through the real OAuth flow over HTTP and turns the second into a grant of a
+custom provider of the demo app (same API host), then measures with wrk, round-robin, each
+target `--repeat` times:
+  direct          GET upstream
+  nginx           GET nginx -> upstream
+  relay           POST relay /relay {method, url} -> upstream
+  vault           POST /v1/request {grant_id, url} -> upstream (the token is decrypted per call)
+  vault custom    the same with the custom-provider grant
+  /healthz        the vault's, against the relay's GET /plaintext
+and prints medians with their spread, and the issue-14 ratios (added p50 = p50 - direct's p50)
+per repeat. Last, one keep-alive Python client per endpoint compares `/sdk/token` (signed, as
+the official SDK sends it) with `/v1/request`'s vault-side work. Not part of the test command:
+it takes a few minutes and wants a quiet machine; the ratios are taken within one run because
+absolute figures on a shared machine are not comparable between runs.
 """
-import argparse, html, http.cookiejar, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
+import argparse, html, statistics, http.cookiejar, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BODY = json.dumps({"events": [{"id": i, "title": f"Event {i}", "start": "2026-01-01T10:00:00Z"} for i in range(5)]})
@@ -57,25 +71,25 @@ class Browser:
             return e.code, e.headers, e.read().decode()
 
 
-def connect_grant(vault, key, demo):
+def connect_grant(vault, key, demo, account="alice@sandbox.test"):
     b = Browser()
     body = json.dumps({"allowed_providers": ["sandbox"], "allowed_origin": demo}).encode()
     status, _, text = b.request(vault + "/v1/connect/sessions", body, {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
     assert status == 201, text
     token = json.loads(text)["session_token"]
-    status, headers, _ = b.request(f"{vault}/connect?token={token}&nonce=benchmark-nonce-000000&mode=popup")
-    _, _, page = b.request(vault + headers["Location"])
+    status, headers, page = b.request(f"{vault}/connect?token={token}&nonce=benchmark-nonce-000000&mode=popup")
+    if status == 303:  # before the entry rendered the flow page itself
+        _, _, page = b.request(vault + headers["Location"])
     data = json.loads(re.search(r'id="alter-data">(.*?)</script>', page).group(1))
     _, headers, _ = b.request(vault + data["next"])
     _, _, consent = b.request(headers["Location"])
     fields = [(m.group(1), html.unescape(m.group(2))) for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent)]
     button = re.search(r'<button[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*id="allow"|<button[^>]*id="allow"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', consent)
     name, value = (button.group(1), button.group(2)) if button.group(1) else (button.group(3), button.group(4))
-    fields += [(name, value), ("account", "alice@sandbox.test")]
+    fields += [(name, value), ("account", account)]
     _, headers, _ = b.request(vault + "/sandbox/oauth/decision", urllib.parse.urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
-    # The callback renders the finish page itself (dc3b03a); it used to 303 to it.
-    _, headers, finish = b.request(headers["Location"])
-    if headers.get("Location"):
+    status, headers, finish = b.request(headers["Location"])
+    if status == 303:  # before the callback rendered the finish page itself
         _, _, finish = b.request(vault + headers["Location"])
     data = json.loads(re.search(r'id="alter-data">(.*?)</script>', finish).group(1))
     if "grants" not in data.get("result", {}):
@@ -114,26 +128,88 @@ def wrk(url, connections, duration, script=None):
     return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
 
 
+
+def start(command, ready_url, env=None):
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    wait_http(ready_url)
+    return process
+
+
+def lua_post(path, body, key=None):
+    """A wrk script that POSTs `body` as JSON (with the app key when given)."""
+    with open(path, "w") as f:
+        f.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\nwrk.headers["Content-Type"] = "application/json"\n')
+        if key:
+            f.write(f'wrk.headers["Authorization"] = "Bearer {key}"\n')
+    return path
+
+
+def custom_grant(binary, env, vault, key, demo, upstream_origin):
+    """A second sandbox grant, relabelled as a grant of `bench-custom`, a custom provider of the
+    demo app with the same endpoints and API host. Its sealed tokens are bound to the grant's
+    row and field, not the provider, so the vault uses it as it would a real custom grant."""
+    subprocess.run([binary, "providers", "add-custom", "--app", "Demo app", "--id", "bench-custom", "--name", "Bench custom",
+                    "--authorization-url", f"{vault}/sandbox/oauth/authorize", "--token-url", f"{vault}/sandbox/oauth/token",
+                    "--userinfo-url", f"{vault}/sandbox/api/me", "--account-field", "email", "--api-host", upstream_origin,
+                    "--allow-private-network"], env=env, check=True, capture_output=True)
+    grant = connect_grant(vault, key, demo, account="bob@sandbox.test")
+    import sqlite3
+    with sqlite3.connect(f"{env['ALTER_DATA_DIR']}/alter.sqlite", timeout=10) as db:
+        changed = db.execute("UPDATE grants SET provider = 'bench-custom' WHERE id = ? OR id = ?", (grant, grant.upper())).rowcount
+    assert changed == 1, f"grant {grant} not found in the database"
+    return grant
+
+
+def spread(values, digits=3):
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def sdk_comparison(key, grant, vault_port, upstream, vault_body, duration):
+    """/sdk/token against /v1/request's vault-side work, one Python keep-alive client each."""
+    from sdk_token import run, signed_request  # noqa: E402  (this folder is on sys.path)
+    v1 = json.dumps(vault_body).encode()
+    v1_head = (f"POST /v1/request HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(v1)}\r\n\r\n").encode() + v1
+    direct = b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    health = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    vault = f"http://127.0.0.1:{vault_port}"
+    cases = [("direct", upstream, lambda: [direct] * 100000), ("/healthz", vault_port, lambda: [health] * 100000),
+             ("/v1/request", vault_port, lambda: [v1_head] * 100000),
+             ("/sdk/token", vault_port, lambda: [signed_request(vault, key, grant) for _ in range(20000)])]
+    results = {}
+    for name, port, make in cases:
+        run(port, make, 1, 1)
+        results[name] = run(port, make, 1, duration)
+    v1_work = results["/v1/request"]["p50"] - results["direct"]["p50"]
+    sdk_work = results["/sdk/token"]["p50"] - results["/healthz"]["p50"]
+    return results, v1_work, sdk_work
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=None)
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--relay", default=f"{ROOT}/.build-relay/release/relay")
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", default="1,16")
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument("--no-sdk", action="store_true", help="skip the /sdk/token comparison")
     args = parser.parse_args()
     binary = args.bin or next((p for p in [f"{ROOT}/.build-release/release/alter", f"{ROOT}/.build/release/alter"] if os.path.exists(p)), None)
     if not binary:
-        raise SystemExit("build first: swift build -c release --product alter")
+        raise SystemExit("build first: swift build -c release --product alter --scratch-path .build-release")
+    if not os.path.exists(args.relay):
+        raise SystemExit("build the relay first: swift build -c release --package-path benchmarks/relay --scratch-path .build-relay")
     for tool in ["wrk", "nginx"]:
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             raise SystemExit(f"{tool} is missing: apt-get install wrk nginx-light")
 
     work = tempfile.mkdtemp(prefix="alter-bench-")
-    upstream, proxy, vault_port, demo_port = free_port(), free_port(), free_port(), free_port()
+    upstream, proxy, relay_port, vault_port, demo_port = free_port(), free_port(), free_port(), free_port(), free_port()
     with open(f"{work}/nginx.conf", "w") as f:
         f.write(f"""worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;
 events {{ worker_connections 1024; }}
-http {{ access_log off;
+http {{ access_log off; keepalive_requests 10000000;
   upstream up {{ server 127.0.0.1:{upstream}; keepalive 32; }}
   server {{ listen 127.0.0.1:{upstream}; location / {{ default_type application/json; return 200 '{BODY}'; }} }}
   server {{ listen 127.0.0.1:{proxy}; location / {{ proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
@@ -144,32 +220,69 @@ http {{ access_log off;
                ALTER_SQLITE_SYNCHRONOUS=args.synchronous, LOG_LEVEL="error")
     env.pop("DATABASE_URL", None)
     try:
+        wait_http(f"http://127.0.0.1:{proxy}/")
+        processes.append(start([args.relay, "--port", str(relay_port)], f"http://127.0.0.1:{relay_port}/plaintext"))
         vault_process, key = start_demo(binary, vault_port, demo_port, env)
         processes.append(vault_process)
-        vault = f"http://localhost:{vault_port}"
-        wait_http(f"http://127.0.0.1:{proxy}/")
-        grant = connect_grant(vault, key, f"http://localhost:{demo_port}")
+        vault, demo = f"http://localhost:{vault_port}", f"http://localhost:{demo_port}"
+        env["ALTER_PUBLIC_URL"] = vault
+        grant = connect_grant(vault, key, demo)
+        custom = custom_grant(binary, env, vault, key, demo, f"http://127.0.0.1:{upstream}")
         target = f"http://127.0.0.1:{upstream}/api/events"
-        with open(f"{work}/vault.lua", "w") as f:
-            body = json.dumps({"method": "GET", "url": target, "grant_id": grant})
-            f.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
-                    f'wrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer {key}"\n')
-        check = subprocess.run(["curl", "-s", "-X", "POST", f"http://127.0.0.1:{vault_port}/v1/request", "-H", f"Authorization: Bearer {key}",
-                                "-H", "Content-Type: application/json", "-d", body], capture_output=True, text=True).stdout
-        assert json.loads(check) == json.loads(BODY), check
+        vault_body = {"method": "GET", "url": target, "grant_id": grant}
+        targets = [
+            ("direct", target, None),
+            ("nginx", f"http://127.0.0.1:{proxy}/api/events", None),
+            ("relay", f"http://127.0.0.1:{relay_port}/relay", lua_post(f"{work}/relay.lua", json.dumps({"method": "GET", "url": target}))),
+            ("vault", f"http://127.0.0.1:{vault_port}/v1/request", lua_post(f"{work}/vault.lua", json.dumps(vault_body), key)),
+            ("vault custom", f"http://127.0.0.1:{vault_port}/v1/request",
+             lua_post(f"{work}/custom.lua", json.dumps(dict(vault_body, grant_id=custom)), key)),
+            ("relay /plaintext", f"http://127.0.0.1:{relay_port}/plaintext", None),
+            ("vault /healthz", f"http://127.0.0.1:{vault_port}/healthz", None),
+        ]
+        for body, who in [(vault_body, "sandbox"), (dict(vault_body, grant_id=custom), "custom")]:
+            check = subprocess.run(["curl", "-s", "-X", "POST", f"http://127.0.0.1:{vault_port}/v1/request", "-H", f"Authorization: Bearer {key}",
+                                    "-H", "Content-Type: application/json", "-d", json.dumps(body)], capture_output=True, text=True).stdout
+            assert json.loads(check) == json.loads(BODY), f"{who}: {check}"
 
-        print(f"binary {binary}, SQLite synchronous={args.synchronous}, {args.duration}s per run, wrk -t1")
-        for connections in [int(c) for c in args.connections.split(",")]:
-            wrk(target, connections, 2)  # warm-up
-            direct = wrk(target, connections, args.duration)
-            via_nginx = wrk(f"http://127.0.0.1:{proxy}/api/events", connections, args.duration)
-            wrk(f"http://127.0.0.1:{vault_port}/v1/request", connections, 2, f"{work}/vault.lua")
-            via_vault = wrk(f"http://127.0.0.1:{vault_port}/v1/request", connections, args.duration, f"{work}/vault.lua")
-            print(f"\n{connections} connection(s)      p50 ms   p99 ms      req/s")
-            for name, r in [("direct", direct), ("nginx proxy_pass", via_nginx), ("vault /v1/request", via_vault)]:
-                print(f"  {name:<20} {r['p50']:8.3f} {r['p99']:8.3f} {r['rps']:10.0f}")
-            print(f"  vault / nginx        {via_vault['p50'] / via_nginx['p50']:8.2f}x {via_vault['p99'] / via_nginx['p99']:7.2f}x {via_vault['rps'] / via_nginx['rps']:9.2f}x")
-            print(f"  added over direct    nginx {via_nginx['p50'] - direct['p50']:.3f} ms, vault {via_vault['p50'] - direct['p50']:.3f} ms (p50)")
+        connections = [int(c) for c in args.connections.split(",")]
+        results = {c: {name: [] for name, _, _ in targets} for c in connections}
+        print(f"binary {binary}, relay {args.relay}, SQLite synchronous={args.synchronous}, "
+              f"{args.duration}s per target, {args.repeat} rounds, wrk -t1, load average {os.getloadavg()[0]:.1f}")
+        for round in range(args.repeat):
+            for c in connections:
+                for name, url, script in targets:
+                    wrk(url, c, 1, script)  # warm-up: connections, caches
+                    results[c][name].append(wrk(url, c, args.duration, script))
+        for c in connections:
+            print(f"\n{c} connection(s): median (min-max) of {args.repeat} rounds")
+            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23}")
+            for name, rs in results[c].items():
+                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23}")
+
+        print("\nissue 14 goals, per round (median (min-max)):")
+        def added(c, name, i):
+            return results[c][name][i]["p50"] - results[c]["direct"][i]["p50"]
+        rounds = range(args.repeat)
+        lo, hi = connections[0], connections[-1]
+        for name in ["vault", "vault custom"]:
+            ratio = [added(lo, name, i) / added(lo, "relay", i) for i in rounds]
+            print(f"  {name}: added p50 at c={lo} {spread([added(lo, name, i) for i in rounds])} ms, relay "
+                  f"{spread([added(lo, 'relay', i) for i in rounds])} ms, ratio {spread(ratio, 2)}x (goal <= 1.5x)")
+            ratio = [results[hi][name][i]["rps"] / results[hi]["relay"][i]["rps"] for i in rounds]
+            print(f"  {name}: req/s at c={hi} / relay's {spread(ratio, 2)}x (goal >= 0.7x)")
+            ratio = [results[hi][name][i]["rps"] / results[hi]["nginx"][i]["rps"] for i in rounds]
+            print(f"  {name}: req/s at c={hi} / nginx's {spread(ratio, 2)}x")
+        ratio = [results[lo]["vault /healthz"][i]["p50"] / results[lo]["relay /plaintext"][i]["p50"] for i in rounds]
+        print(f"  /healthz p50 at c={lo} / relay /plaintext's {spread(ratio, 2)}x (goal <= 1.5x)")
+
+        if not args.no_sdk:
+            sdk_results, v1_work, sdk_work = sdk_comparison(key, grant, vault_port, upstream, vault_body, args.duration)
+            print("\n/sdk/token against /v1/request, one Python keep-alive client, c=1:")
+            for name, r in sdk_results.items():
+                print(f"  {name:<14} p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms  {r['rps']:.0f} req/s")
+            print(f"  vault-side work: /v1/request - direct {v1_work:.3f} ms, /sdk/token - /healthz {sdk_work:.3f} ms "
+                  f"(goal: /sdk/token's <= /v1/request's)")
     finally:
         for p in processes:
             p.send_signal(signal.SIGTERM)

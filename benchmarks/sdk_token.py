@@ -44,11 +44,20 @@ def read_response(sock, buffer):
             raise ConnectionError("closed")
         buffer += chunk
     head, _, rest = buffer.partition(b"\r\n\r\n")
-    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
-    while len(rest) < length:
-        rest += sock.recv(65536)
     if not head.startswith(b"HTTP/1.1 200"):
         raise SystemExit(f"unexpected answer: {head[:200]!r} {rest[:300]!r}")
+    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    if length is None:  # chunked (a streamed answer): read up to the last, empty chunk
+        while b"\r\n0\r\n\r\n" not in rest and not rest.startswith(b"0\r\n\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            rest += chunk
+        end = 5 if rest.startswith(b"0\r\n\r\n") else rest.index(b"\r\n0\r\n\r\n") + 7
+        return rest[end:]
+    length = int(length.group(1))
+    while len(rest) < length:
+        rest += sock.recv(65536)
     return rest[length:]
 
 

@@ -25,6 +25,8 @@ export interface HostedData {
    * interstitial naming the app, whose link the person must click) in place of `#alter-connecting`.
    */
   prove?: boolean;
+  /** The clean URL for the address bar: the entry renders the flow page at `/connect?token=…`. */
+  address?: string;
 }
 
 type Message = { type: string; nonce?: string; [key: string]: unknown };
@@ -36,6 +38,8 @@ export const SEND_WAIT_MS = 50;
 
 export const runHostedPage = (w: Window): void => {
   const d: HostedData = JSON.parse(w.document.getElementById("alter-data")!.textContent!);
+  // The consumed token leaves the address bar and history; a reload loads the flow page.
+  if (d.address) w.history.replaceState(null, "", d.address);
   const opener = w.opener as Window | null;
   const canPost = !!(d.nonce && d.origin && opener);
   const waiting: (() => void)[] = [];

@@ -18,6 +18,7 @@ function fakePage(data, { opener = true, links = [], unproven = false } = {}) {
   const page = {
     posts: [],
     replaced: [],
+    addresses: [],
     closed: false,
     unproven: unproven ? { hidden: true } : null,
     connecting: unproven ? { hidden: false } : null,
@@ -45,6 +46,7 @@ function fakePage(data, { opener = true, links = [], unproven = false } = {}) {
       querySelectorAll: (selector) => (selector === "a[data-provider]" ? page.links : []),
     },
     location: { replace: (url) => page.replaced.push(url) },
+    history: { replaceState: (_state, _title, url) => page.addresses.push(url) },
     close: () => (page.closed = true),
     addEventListener: (type, f) => type === "message" && listeners.push(f),
     setTimeout: (f, ms) => timers.push({ f, ms }),
@@ -166,4 +168,11 @@ test("without a nonce or an origin the page posts nothing at all", () => {
 test("the redirect flow's finish page goes to return_url", () => {
   const page = fakePage({ origin: APP, events: [], result: { grants: [] }, next: `${APP}/?alter_connect=complete` }, { opener: false });
   assert.deepEqual(page.replaced, [`${APP}/?alter_connect=complete`]);
+});
+
+test("the flow page rendered by the entry puts its clean URL in the address bar, and no other page touches it", () => {
+  const entry = fakePage({ nonce: NONCE, origin: APP, events: [], next: START, prove: true, address: "/connect/s/1" });
+  assert.deepEqual(entry.addresses, ["/connect/s/1"]);
+  const later = fakePage({ nonce: NONCE, origin: APP, events: [], next: START });
+  assert.deepEqual(later.addresses, []);
 });

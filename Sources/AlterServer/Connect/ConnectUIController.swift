@@ -16,8 +16,12 @@ struct ConnectUIController: RouteCollection {
 
     static func flowPath(_ sessionID: UUID) -> String { "/connect/s/\(sessionID.uuidString.lowercased())" }
 
-    /// `GET /connect?token&nonce&mode`: consume the token once, bind this browser, and move
-    /// to a clean URL so the token leaves the address bar, history and Referer.
+    /// `GET /connect?token&nonce&mode`: consume the token once, bind this browser, and render
+    /// the flow page at once (a 303 to it cost the popup a whole navigation, issue 13). The token
+    /// leaves the address bar and history by the page's `history.replaceState` to the clean flow
+    /// URL, which is also what a reload loads; it never reaches a Referer (`no-referrer`). A
+    /// browser without scripts keeps the consumed token in its address bar: reloading it shows
+    /// `session_expired`, and the page's `<noscript>` link continues the flow.
     func entry(request: Request) async throws -> Response {
         let token = request.query[String.self, at: "token"] ?? ""
         let nonce = request.query[String.self, at: "nonce"].flatMap { Self.isValidNonce($0) ? $0 : nil }
@@ -36,11 +40,11 @@ struct ConnectUIController: RouteCollection {
         {
             // F1: in redirect mode the app's page as Referer is the proof; a popup proves itself by its handshake.
             let shown = mode == .redirect && evidence == .appPage
-            let path = shown ? FirstLoadProof.adding(FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID), to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
-            let response = request.redirect(to: path, redirectType: .normal)
+            let proof = FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID)
+            let address = shown ? FirstLoadProof.adding(proof, to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
+            let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
+            let response = try await Self.flowPage(session, now: now, catalog: catalog, proof: proof, proofPresented: shown, address: address, request: request)
             BrowserBinding.setCookie(cookie, for: sessionID, on: response, configuration: request.application.alterConfiguration)
-            response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
-            response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
             return response
         }
         // A second load (or an expired token) reports session_expired to whoever opened it.
@@ -75,6 +79,18 @@ struct ConnectUIController: RouteCollection {
             let name = catalog[declined]?.name ?? declined
             notice = code == .oauthDenied ? "Access was not granted at \(name)." : "\(name) reported an error; nothing was connected there."
         }
+        let proof = FirstLoadProof.token(request, sessionID: try session.requireID()) ?? ""
+        let presented = FirstLoadProof.isPresented(request, sessionID: try session.requireID())
+        return try await Self.flowPage(session, now: now, catalog: catalog, proof: proof, proofPresented: presented, events: events, notice: notice, request: request)
+    }
+
+    /// The flow page of a bound session: the picker, the automatic start for a single
+    /// provider, or the end. `proof` is this browser's proof token; `address`, when set, is the
+    /// clean URL the page puts in the address bar (the entry renders this page itself).
+    static func flowPage(
+        _ session: ConnectSession, now: Date, catalog: ProviderCatalog, proof: String, proofPresented: Bool, address: String? = nil,
+        events: [HostedPage.Script.Event] = [], notice: String? = nil, request: Request
+    ) async throws -> Response {
         try await SessionStore(db: request.db).expireIfDue(session, at: now)
         if session.status != .pending { return try await Self.finishPage(session, catalog: catalog, events: events, request: request) }
         let sessionID = try session.requireID()
@@ -82,12 +98,12 @@ struct ConnectUIController: RouteCollection {
         let page = HostedPage()
         let isHTTPS = request.application.alterConfiguration.isHTTPS
         var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
+        script.address = address
         // The app as its operator branded it in the portal (display name, logo, accent).
         let branding = try await session.$app.get(on: request.db).connectBranding
         let agentNotice = try await session.$agent.get(on: request.db).map { ConnectPages.agentNotice(appName: branding.name, agentName: $0.shownName) } ?? ""
         // F1: every start carries this browser's proof; without a shown first load nothing starts on its own.
-        let proof = FirstLoadProof.token(request, sessionID: sessionID) ?? ""
-        script.prove = !(try await FirstLoadProof.isShown(request, session: session, on: request.db))
+        script.prove = !(try await FirstLoadProof.isShown(presented: proofPresented, session: session, on: request.db))
 
         if connected.isEmpty, session.allowedProviders.count == 1, let only = session.allowedProviders.first {
             // One provider: straight to its authorization page.

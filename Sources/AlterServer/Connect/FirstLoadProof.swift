@@ -57,11 +57,10 @@ enum FirstLoadProof {
     }
 
     /// Whether the flow page may proceed on its own: the proof came with the request (a redirect
-    /// first load from the app's page), or an OAuth attempt already started (which needed it).
-    static func isShown(_ request: Request, session: ConnectSession, on db: any Database) async throws -> Bool {
-        let id = try session.requireID()
-        if isPresented(request, sessionID: id) { return true }
-        return try await OAuthAttempt.query(on: db).filter(\.$session.$id == id).count() > 0
+    /// first load from the app's page, `presented`), or an OAuth attempt already started (which needed it).
+    static func isShown(presented: Bool, session: ConnectSession, on db: any Database) async throws -> Bool {
+        if presented { return true }
+        return try await OAuthAttempt.query(on: db).filter(\.$session.$id == (try session.requireID())).count() > 0
     }
 
     /// `scheme://host[:port]`, lowercased, of an absolute http(s) URL.

@@ -23,6 +23,9 @@ struct HostedPage {
         var pickerLinks = false
         /// F1: `next` waits for the opener's receipt; without one the page shows `#alter-unproven`.
         var prove = false
+        /// The clean URL the page puts in the address bar (`history.replaceState`): the entry
+        /// renders the flow page at `/connect?token=…`, and a reload must load the flow instead.
+        var address: String?
     }
 
     struct Result: Encodable {

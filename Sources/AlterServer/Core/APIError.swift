@@ -147,13 +147,10 @@ struct APIErrorBody: Content {
 
 /// Turns thrown errors into `{"error": {...}}` JSON. Unknown errors become a generic
 /// `internal_error` so no internal detail (SQL, token, path) leaks to the caller.
-struct APIErrorMiddleware: AsyncMiddleware {
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        do {
-            return try await next.respond(to: request)
-        } catch {
-            return try Self.response(for: error, request: request)
-        }
+/// (Future-based: see `RequestIDMiddleware`.)
+struct APIErrorMiddleware: Middleware {
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        next.respond(to: request).flatMapErrorThrowing { error in try Self.response(for: error, request: request) }
     }
 
     /// The error response for any thrown error; a route that must add headers to its

@@ -4,13 +4,13 @@ import Vapor
 /// Counts requests being handled, and on shutdown waits (up to 10 s) until none are, before
 /// the databases close. A handler whose client already went away keeps running; without
 /// this it could reach for a database that no longer exists.
-final class InFlightRequests: AsyncMiddleware, LifecycleHandler, Sendable {
+/// (Future-based: see `RequestIDMiddleware`.)
+final class InFlightRequests: Middleware, LifecycleHandler, Sendable {
     private let count = NIOLockedValueBox(0)
 
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         count.withLockedValue { $0 += 1 }
-        defer { count.withLockedValue { $0 -= 1 } }
-        return try await next.respond(to: request)
+        return next.respond(to: request).always { [count] _ in count.withLockedValue { $0 -= 1 } }
     }
 
     func shutdownAsync(_ application: Application) async {

@@ -2,14 +2,16 @@ import Fluent
 import Vapor
 
 /// Logs each request with secrets removed from the query string (`token`, `code`, `state`…),
-/// and replaces Vapor's default request logger, which prints the raw URL.
-struct RequestRedactionMiddleware: AsyncMiddleware {
+/// and replaces Vapor's default request logger, which prints the raw URL. (Future-based: see
+/// `RequestIDMiddleware`.)
+struct RequestRedactionMiddleware: Middleware {
     static let secretParameters: Set<String> = ["token", "code", "state", "nonce", "api_key", "key", "access_token", "refresh_token", "client_secret"]
 
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let response = try await next.respond(to: request)
-        request.logger.info("\(request.method) \(Self.redactedPath(request.url)) -> \(response.status.code)")
-        return response
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        next.respond(to: request).map { response in
+            request.logger.info("\(request.method) \(Self.redactedPath(request.url)) -> \(response.status.code)")
+            return response
+        }
     }
 
     static func redactedPath(_ url: URI) -> String {

@@ -22,7 +22,9 @@ struct GrantResolver {
 
     static let notFound = APIError(.grantNotFound, "No such grant for this app.")
 
-    func resolve(_ reference: Reference) async throws -> Grant {
+    /// - Parameter found: the grant `reference.grantID` names, when the caller already read it
+    ///   (`CredentialResolver` reads OAuth grants first).
+    func resolve(_ reference: Reference, found known: Grant? = nil) async throws -> Grant {
         let appID = try app.requireID()
         // The end user a user_token names; grants of anyone else are not theirs to use.
         var subject: String?
@@ -36,7 +38,9 @@ struct GrantResolver {
         let grant: Grant
         if let raw = reference.grantID {
             guard let id = UUID(uuidString: raw) else { throw Self.notFound }
-            guard let found = try await Grant.query(on: request.db).filter(\.$id == id).filter(\.$app.$id == appID).first() else {
+            var found = known
+            if found == nil { found = try await Grant.read(id: id, appID: appID, on: request.db) }
+            guard let found else {
                 if let revoked = try await RevokedGrant.query(on: request.db).filter(\.$id == id).filter(\.$appID == appID).first(),
                     subject == nil || revoked.userSubject == subject
                 {

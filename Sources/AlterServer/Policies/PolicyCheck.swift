@@ -145,7 +145,7 @@ enum PolicyCheck {
             method: use.method.map { String($0.uppercased().prefix(16)) }, host: use.url.flatMap { URLComponents(string: $0)?.host },
             status: Int(error.status.code), at: request.application.clock.now())
         event.context = ["rule_id": rule.id.uuidString.lowercased(), "rule_kind": rule.kind, "code": error.code.rawValue]
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         return error
     }
 }

@@ -25,7 +25,7 @@ enum GrantTokens {
             method: method.map { String($0.uppercased().prefix(16)) }, host: url.flatMap { URLComponents(string: $0)?.host },
             status: 200, at: request.application.clock.now())
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         return Issued(accessToken: token, grant: current)
     }
 }

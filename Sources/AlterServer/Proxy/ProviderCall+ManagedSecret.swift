@@ -52,7 +52,7 @@ extension ProviderCall {
             appID: grant.$app.id, grantID: grantID, action: .proxy, caller: request.alterCaller, agent: request.auditAgent, method: method,
             host: target.host, status: Int(upstream.status.code), at: now)
         event.reason = reason
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         try await SecretGrant.query(on: request.db).filter(\.$id == grantID).set(\.$lastUsedAt, to: now).update()
         return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started, deadline: deadline)
     }

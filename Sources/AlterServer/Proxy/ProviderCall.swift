@@ -85,7 +85,7 @@ struct ProviderCall {
             appID: who.appID, grantID: grantID, action: .proxy, caller: who.caller, agent: who.agent, method: method, host: target.host,
             status: Int(upstream.status.code), at: request.application.clock.now())
         event.reason = reason
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         return Sent(upstream: upstream, grantID: grantID, duration: ContinuousClock.now - started, deadline: deadline)
     }
 

@@ -27,8 +27,13 @@ struct ProxyController: RouteCollection {
         } catch let held as ApprovalRequired {
             return try await Approvals.hold(held, credentialID: held.grantID, method: call.method, url: call.url, headers: call.headers ?? [:], body: body, reason: nil, request: request)
         }
-        return try Self.relay(sent.upstream, grantID: sent.grantID, deadline: sent.deadline)
+        return try await Self.relay(sent.upstream, grantID: sent.grantID, deadline: sent.deadline)
     }
+
+    /// Answers up to this size that state their length are read whole and sent with their
+    /// `Content-Length`; a streamed body costs a task and a hop per chunk (issue 14), which
+    /// most API answers, a few KiB, do not need. Larger or unsized answers stream.
+    static let wholeBodyBytes = 256 * 1024
 
     static func body(of call: ProxyRequest) throws -> ByteBuffer? {
         if let text = call.body {
@@ -46,8 +51,9 @@ struct ProxyController: RouteCollection {
     /// Streams the provider's answer back as it came (the proxy client never decompresses, so
     /// `Content-Encoding` still describes the bytes), minus cookies and hop-by-hop headers,
     /// capped at 10 MiB of wire bytes and ending at the call's deadline.
-    static func relay(_ upstream: HTTPClientResponse, grantID: UUID, deadline: NIODeadline) throws -> Response {
-        if let length = upstream.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBodyBytes {
+    static func relay(_ upstream: HTTPClientResponse, grantID: UUID, deadline: NIODeadline) async throws -> Response {
+        let length = upstream.headers.first(name: "Content-Length").flatMap(Int.init)
+        if let length, length > maxBodyBytes {
             throw APIError(.bodyTooLarge, "The provider's response is over 10 MiB.")
         }
         var headers = HTTPHeaders()
@@ -57,6 +63,17 @@ struct ProxyController: RouteCollection {
         headers.replaceOrAdd(name: "Alter-Source", value: "upstream")
         headers.replaceOrAdd(name: "Alter-Grant-Id", value: grantID.uuidString.lowercased())
         let stream = upstream.body
+        if let length, length <= wholeBodyBytes {
+            let whole: ByteBuffer
+            do {
+                whole = try await withDeadline(deadline) { try await stream.collect(upTo: wholeBodyBytes) }
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
+            } catch is NIOTooManyBytesError {
+                throw APIError(.upstreamUnreachable, "The provider API sent more than its Content-Length.")
+            }
+            return Response(status: upstream.status, headers: headers, body: .init(buffer: whole))
+        }
         let body = Response.Body(asyncStream: { writer in
             do {
                 try await withDeadline(deadline) {

@@ -23,7 +23,7 @@ enum SecretTokens {
             appID: grant.$app.id, grantID: grantID, action: .token, caller: request.alterCaller, agent: request.auditAgent,
             method: method.map { String($0.uppercased().prefix(16)) }, host: target.host, status: 200, at: now)
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         try await SecretGrant.query(on: request.db).filter(\.$id == grantID).set(\.$lastUsedAt, to: now).update()
         return issued
     }

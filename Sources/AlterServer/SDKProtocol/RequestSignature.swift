@@ -57,7 +57,7 @@ struct RequestSignature: Sendable, Equatable {
     }
 
     static func sha256Hex(_ bytes: some DataProtocol) -> String {
-        SHA256.hash(data: bytes).hexString
+        SHA256.hash(data: bytes).lowercaseHex
     }
 
     /// The string the SDK signs without identity headers.
@@ -78,7 +78,7 @@ struct RequestSignature: Sendable, Equatable {
     var hasIdentity: Bool { identity.values.contains { !$0.isEmpty } }
 
     static func sign(_ string: String, with key: SymmetricKey) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(string.utf8), using: key)).hexString
+        Data(HMAC<SHA256>.authenticationCode(for: Data(string.utf8), using: key)).lowercaseHex
     }
 
     // MARK: - Verification
@@ -184,11 +184,6 @@ struct RequestSignature: Sendable, Equatable {
         default: nil
         }
     }
-}
-
-extension Sequence where Element == UInt8 {
-    /// Lowercase hex, as Python's `hexdigest()`.
-    var hexString: String { map { String(format: "%02x", $0) }.joined() }
 }
 
 extension Character {

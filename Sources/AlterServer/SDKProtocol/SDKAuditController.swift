@@ -48,7 +48,7 @@ struct SDKAuditController: RouteCollection {
         if let context = report.context, context.count <= 20 {
             event.context = context.reduce(into: [:]) { $0[String($1.key.prefix(64))] = String($1.value.prefix(512)) }
         }
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         return Response(status: .noContent)
     }
 }

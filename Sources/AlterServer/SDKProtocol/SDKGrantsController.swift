@@ -206,7 +206,7 @@ struct SDKGrantsController: RouteCollection {
             appID: grant.$app.id, grantID: try grant.requireID(), action: .scopeMismatch, caller: request.alterCaller, agent: nil,
             status: body.providerStatusCode, at: request.application.clock.now())
         if let missing = body.missingScopes?.prefix(50) { event.context = ["missing_scopes": missing.joined(separator: " ")] }
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
         return Response(status: .noContent)
     }
 }

@@ -138,6 +138,6 @@ struct ManagedSecrets {
         let event = AuditEvent(appID: appID, grantID: grantID, action: action, caller: caller, agent: nil, status: nil, at: application.clock.now())
         event.context = ["managed_secret_id": secret.id?.uuidString.lowercased() ?? "", "managed_secret_slug": secret.slug]
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }
-        await application.auditLog.record(event)
+        application.auditLog.record(event)
     }
 }

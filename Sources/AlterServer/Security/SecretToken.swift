@@ -17,7 +17,7 @@ enum SecretToken {
     }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(secret.utf8)).lowercaseHex
     }
 
     /// True when `token` has the shape `prefix` + 43 base64url characters; anything else is

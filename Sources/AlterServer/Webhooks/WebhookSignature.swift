@@ -7,7 +7,7 @@ enum WebhookSignature {
     static func header(body: String, secret: String, at date: Date) -> String {
         let timestamp = Int(date.timeIntervalSince1970)
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "t=\(timestamp),v1=" + mac.lowercaseHex
     }
 
     static func newSecret() -> String { SecretToken.generate(prefix: "whsec_") }

@@ -24,7 +24,7 @@ struct WidgetController: RouteCollection {
                 throw ConfigurationError("the built widget \(name) is missing from Resources/sdk; run connect/build.sh")
             }
             let data = try Data(contentsOf: url)
-            let digest = SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: data).prefix(12).lowercaseHex
             files[name] = File(body: ByteBuffer(data: data), etag: "\"\(digest)\"")
         }
         self.files = files

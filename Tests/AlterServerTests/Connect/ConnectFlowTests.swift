@@ -92,11 +92,22 @@ struct ConnectFlowTests {
             let seeded = try await seedApp(app, providers: ["sandbox"])
             let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
             let token = try await flow.mint()
+            // The entry renders the flow page itself (no redirect hop) and names the clean URL
+            // for the address bar; the token reaches no Referer and no later URL.
             let first = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
-            #expect(first.status == 303)
-            #expect(first.location?.contains(token) == false)
+            #expect(first.status == 200)
+            let address = try #require(first.scriptData["address"] as? String)
+            #expect(address.hasPrefix("/connect/s/") && !address.contains(token))
+            #expect(!first.body.contains(token))
+            #expect(first.headers.first(name: "Referrer-Policy") == "no-referrer")
+            #expect(first.headers.first(name: "Cache-Control")?.contains("no-store") == true)
             #expect(first.headers.first(name: "Set-Cookie")?.contains("HttpOnly") == true)
             #expect(first.headers.first(name: "Set-Cookie")?.contains("SameSite=Lax") == true)
+            // A reload loads the clean URL: the same flow page, for this browser.
+            let reloaded = try await browser.get(address)
+            #expect(reloaded.status == 200)
+            #expect(reloaded.scriptData["next"] as? String == first.scriptData["next"] as? String)
+            #expect(reloaded.scriptData["address"] == nil)
 
             let second = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")
             #expect(second.status == 410, "a used link is gone, not a 200")

@@ -47,7 +47,7 @@ struct RequestSignatureTests {
     @Test("the signing key is HMAC(api key, alter-signing-v1)")
     func signingKey() {
         let key = RequestSignature.signingKey(for: Self.apiKey)
-        #expect(key.withUnsafeBytes { Data($0) }.hexString == "d686d74251939c285fe8fa5ad18c0e2003f1ca17a5346e7838389386c1ac079f")
+        #expect(key.withUnsafeBytes { Data($0) }.lowercaseHex == "d686d74251939c285fe8fa5ad18c0e2003f1ca17a5346e7838389386c1ac079f")
         #expect(RequestSignature.sha256Hex(Array(Self.body.utf8)) == Self.bodyHash)
         #expect(RequestSignature.sha256Hex([UInt8]()) == Self.emptyHash)
     }

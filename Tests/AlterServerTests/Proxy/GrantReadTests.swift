@@ -1,0 +1,40 @@
+@testable import AlterServer
+import Fluent
+import FluentKit
+import Foundation
+import Testing
+import Vapor
+
+@Suite("The proxy's grant read")
+struct GrantReadTests {
+    @Test("a grant read with SQLKit equals Fluent's read of it in every field, and only its app finds it", arguments: TestDatabase.all)
+    func readMatchesFluent(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let seeded = try await seedApp(app)
+            let other = try await seedApp(app)
+            let raw = try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "ada@sandbox.test", accessToken: "token-1")
+            let id = try #require(UUID(uuidString: raw))
+            // Every optional field set, so a column the read forgets shows up as a difference.
+            let stored = try #require(try await Grant.find(id, on: app.db))
+            try stored.store(ProviderTokens(accessToken: "token-2", refreshToken: "refresh-2", expiresAt: Date(timeIntervalSince1970: 2_000_000_000)), using: app.sealer, at: Date())
+            stored.refreshedAt = Date(timeIntervalSince1970: 1_900_000_000)
+            stored.variables = ["instance_url": "https://eu.example.com"]
+            stored.accountDisplayName = "Ada"
+            stored.accountEmail = "ada@sandbox.test"
+            stored.scopes = ["profile", "email"]
+            try await stored.save(on: app.db)
+
+            let fluent = try #require(try await Grant.find(id, on: app.db))
+            let read = try #require(try await Grant.read(id: id, appID: seeded.id, on: app.db))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            #expect(String(decoding: try encoder.encode(read), as: UTF8.self) == String(decoding: try encoder.encode(fluent), as: UTF8.self))
+            #expect(try read.accessToken(using: app.sealer) == "token-2")
+            #expect(try await Grant.read(id: id, appID: other.id, on: app.db) == nil)
+
+            // Marked as stored: Fluent deletes it like one it read itself.
+            try await read.delete(on: app.db)
+            #expect(try await Grant.find(id, on: app.db) == nil)
+        }
+    }
+}
