@@ -20,6 +20,8 @@ final class AuditLog: Sendable {
         var timerRunning = false
         /// When the oldest pending entry was recorded (the flush-lag metric).
         var oldestPending: ContinuousClock.Instant?
+        /// The newest write; each write waits for the one before it.
+        var lastWrite: Task<Void, Never>?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -48,19 +50,30 @@ final class AuditLog: Sendable {
         }
     }
 
+    /// Writes what is pending, and returns once every entry recorded before the call is
+    /// committed: also those a timer's flush took a moment earlier and is still inserting
+    /// (a reader that found nothing pending would otherwise read before that insert commits).
     func flush() async {
-        let (batch, oldest) = state.withLockedValue { state in
-            defer { state = State() }
-            return (state.pending, state.oldestPending ?? .now)
+        let write = state.withLockedValue { state -> Task<Void, Never> in
+            let (batch, oldest, previous) = (state.pending, state.oldestPending ?? .now, state.lastWrite)
+            state.pending = []
+            state.oldestPending = nil
+            state.timerRunning = false
+            let write = Task { [database, logger] in
+                await previous?.value
+                guard !batch.isEmpty else { return }
+                do {
+                    guard let db = database() else { throw ConfigurationError("the database is closed") }
+                    try await Self.insert(batch, on: db)
+                    AlterMetrics.auditFlushed(lag: .now - oldest, events: batch.count)
+                } catch {
+                    logger.error("audit entries could not be written", metadata: ["count": "\(batch.count)", "type": "\(type(of: error))"])
+                }
+            }
+            state.lastWrite = write
+            return write
         }
-        guard !batch.isEmpty else { return }
-        do {
-            guard let db = database() else { throw ConfigurationError("the database is closed") }
-            try await Self.insert(batch, on: db)
-            AlterMetrics.auditFlushed(lag: .now - oldest, events: batch.count)
-        } catch {
-            logger.error("audit entries could not be written", metadata: ["count": "\(batch.count)", "type": "\(type(of: error))"])
-        }
+        await write.value
     }
 
     static let columns = ["id", "app_id", "grant_id", "action", "caller", "agent", "method", "host", "status", "at", "latency_ms", "reason", "context"]
