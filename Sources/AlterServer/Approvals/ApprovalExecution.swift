@@ -16,24 +16,8 @@ enum ApprovalExecution {
         case approve, deny
     }
 
-    /// The SDK's `ApprovalResult`.
-    struct Result: Codable {
-        var approvalID: String
-        var statusCode: Int
-        var headers: [String: String]
-        var bodyB64: String
-        var bodyTruncated = false
-        var durationMS: Int
-
-        enum CodingKeys: String, CodingKey {
-            case headers
-            case approvalID = "approval_id"
-            case statusCode = "status_code"
-            case bodyB64 = "body_b64"
-            case bodyTruncated = "body_truncated"
-            case durationMS = "duration_ms"
-        }
-    }
+    /// The SDK's `ApprovalResult`: the proxy answer with its `approval_id`.
+    typealias Result = SDKProxyController.Result
 
     /// - Returns: the approval after the decision (and the run, when approved).
     /// - Throws: `approval_decided` when this token no longer decides anything (already
@@ -98,15 +82,7 @@ enum ApprovalExecution {
         }
         let sent = try await ProviderCall(method: approval.method, url: approval.url, headers: call.headers, body: body, reference: .init(), reason: approval.reason)
             .send(approved: credential, request: request)
-        let bytes = try await sent.body(upTo: ProxyController.maxBodyBytes)
-        var headers: [String: String] = [:]
-        for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {
-            headers[name.lowercased()] = headers[name.lowercased()].map { $0 + ", " + value } ?? value
-        }
-        return Result(
-            approvalID: try approval.requireID().uuidString.lowercased(), statusCode: Int(sent.upstream.status.code), headers: headers,
-            bodyB64: Data(buffer: bytes).base64EncodedString(),
-            durationMS: Int(sent.duration.components.seconds * 1000 + sent.duration.components.attoseconds / 1_000_000_000_000_000))
+        return try await Result.read(sent, approvalID: try approval.requireID().uuidString.lowercased())
     }
 
     /// The stored result of an executed approval.

@@ -18,7 +18,10 @@ struct SDKProxyController: RouteCollection {
         var reason: String?
     }
 
-    struct Result: Encodable {
+    /// The SDK's proxy answer; with `approval_id`, its `ApprovalResult` (an approved call's
+    /// stored outcome).
+    struct Result: Codable {
+        var approvalID: String?
         var statusCode: Int
         var headers: [String: String]
         var bodyB64: String
@@ -27,10 +30,24 @@ struct SDKProxyController: RouteCollection {
 
         enum CodingKeys: String, CodingKey {
             case headers
+            case approvalID = "approval_id"
             case statusCode = "status_code"
             case bodyB64 = "body_b64"
             case bodyTruncated = "body_truncated"
             case durationMS = "duration_ms"
+        }
+
+        /// Reads the upstream answer (at most `ProxyController.maxBodyBytes`), folding repeated headers.
+        static func read(_ sent: ProviderCall.Sent, approvalID: String? = nil) async throws -> Result {
+            let bytes = try await sent.body(upTo: ProxyController.maxBodyBytes)
+            var headers: [String: String] = [:]
+            for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {
+                headers[name.lowercased()] = headers[name.lowercased()].map { $0 + ", " + value } ?? value
+            }
+            return Result(
+                approvalID: approvalID, statusCode: Int(sent.upstream.status.code), headers: headers,
+                bodyB64: Data(buffer: bytes).base64EncodedString(),
+                durationMS: Int(sent.duration.components.seconds * 1000 + sent.duration.components.attoseconds / 1_000_000_000_000_000))
         }
     }
 
@@ -65,14 +82,7 @@ struct SDKProxyController: RouteCollection {
         } catch let held as ApprovalRequired {
             return try await Approvals.hold(held, credentialID: held.grantID, method: call.method, url: url, headers: headers, body: body, reason: providerCall.reason, request: request)
         }
-        let bytes = try await sent.body(upTo: ProxyController.maxBodyBytes)
-        var responseHeaders: [String: String] = [:]
-        for (name, value) in sent.upstream.headers where !HeaderRules.isDroppedFromUpstream(name) {
-            responseHeaders[name.lowercased()] = responseHeaders[name.lowercased()].map { $0 + ", " + value } ?? value
-        }
-        return try .sdkJSON(Result(
-            statusCode: Int(sent.upstream.status.code), headers: responseHeaders, bodyB64: Data(buffer: bytes).base64EncodedString(),
-            durationMS: Int(sent.duration.components.seconds * 1000 + sent.duration.components.attoseconds / 1_000_000_000_000_000)))
+        return try .sdkJSON(try await Result.read(sent))
     }
 
     /// `url` with `query_params` appended (lists repeat the name, as httpx does).
