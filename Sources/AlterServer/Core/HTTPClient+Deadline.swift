@@ -41,3 +41,11 @@ extension HTTPClient {
         }
     }
 }
+
+extension HTTPClientError {
+    /// The call ran out of time: the deadline, a read or connect timeout, or no pooled
+    /// connection to the host became free within the connect timeout (every connection busy).
+    var isTimeout: Bool {
+        self == .deadlineExceeded || self == .readTimeout || self == .connectTimeout || self == .getConnectionFromPoolTimeout
+    }
+}

@@ -186,7 +186,7 @@ struct OAuthClient: Sendable {
             throw ProviderError(error: refusal.reason == .unresolvable ? "unreachable" : "address_not_allowed", errorDescription: refusal.description, isTransient: refusal.reason == .unresolvable)
         } catch is NIOTooManyBytesError {
             throw ProviderError(error: "response_too_large", errorDescription: "the provider's response is larger than the vault accepts", isTransient: false)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch let error as HTTPClientError where error.isTimeout {
             throw ProviderError(error: "timeout", errorDescription: "the provider did not answer in time", isTransient: true)
         } catch {
             throw ProviderError(error: "unreachable", errorDescription: "the provider could not be reached", isTransient: true)

@@ -98,7 +98,7 @@ struct ProviderDiscovery: Sendable {
             throw Failure("the discovery URL's host \(refusal.host) is a loopback or private address: pass --allow-private-network (for tests only)")
         } catch is NIOTooManyBytesError {
             throw Failure("the discovery document is larger than \(Self.maxBytes / 1024) KiB")
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch let error as HTTPClientError where error.isTimeout {
             throw Failure("the discovery document did not arrive within \(timeout.nanoseconds / 1_000_000_000) s")
         } catch {
             throw Failure("the discovery URL could not be reached")

@@ -164,10 +164,7 @@ struct ProviderCall {
             return response
         } catch let refusal as OutboundRefusal {
             throw apiError(refusal)
-        } catch let error as HTTPClientError
-            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout || error == .getConnectionFromPoolTimeout
-        {
-            // A pool timeout: every connection to this host stayed busy for the connect timeout.
+        } catch let error as HTTPClientError where error.isTimeout {
             AlterMetrics.upstreamError(provider: provider.id, custom: provider.isCustom, .timeout)
             throw APIError(.upstreamTimeout, "The provider API did not answer in time.")
         } catch {
