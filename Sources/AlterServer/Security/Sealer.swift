@@ -96,10 +96,36 @@ extension Data {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Unpadded base64url (RFC 4648 §5), as sealed values, JWTs and PKCE use it; nil for
+    /// any other byte or an impossible length. Decoded byte by byte: every proxied call opens
+    /// a sealed token, and the Unicode character checks plus two string rewrites this
+    /// replaced were most of the cost of opening one (issue 14's profile).
     init?(base64URLEncoded string: String) {
-        guard string.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        var base64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(string.utf8.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for byte in string.utf8 {
+            let value = Self.base64URLValues[Int(byte)]
+            guard value != 0xFF else { return nil }
+            accumulator = (accumulator << 6) | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                bytes.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        // 6 bits left over means one lone character: no byte ends there.
+        guard bits < 6 else { return nil }
+        self.init(bytes)
     }
+
+    /// Each byte's base64url value, 0xFF for bytes outside the alphabet.
+    private static let base64URLValues: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8.enumerated() {
+            table[Int(byte)] = UInt8(index)
+        }
+        return table
+    }()
 }

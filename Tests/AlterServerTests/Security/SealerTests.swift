@@ -76,4 +76,20 @@ struct SealerTests {
             await #expect(throws: ConfigurationError.self) { try await prepareStorage(app) }
         }
     }
+
+    @Test("base64url decodes every length as Foundation's padded base64 does, and refuses what is not base64url")
+    func base64URL() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            let encoded = Data(bytes).base64URLEncodedString()
+            #expect(Data(base64URLEncoded: encoded) == Data(bytes))
+            var padded = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            padded += String(repeating: "=", count: (4 - padded.count % 4) % 4)
+            #expect(Data(base64Encoded: padded) == Data(bytes))
+        }
+        for refused in ["a", "abcde", "ab=", "ab+c", "ab/c", "ab c", "abé", "ab\u{0}c"] {
+            #expect(Data(base64URLEncoded: refused) == nil, "\(refused)")
+        }
+    }
 }
