@@ -40,5 +40,6 @@ enum AlterMigrations {
         PolicyRule.Migration(),
         RateCounter.Migration(),
         Approval.Migration(),
+        RefreshJournal.Migration(),
     ]
 }

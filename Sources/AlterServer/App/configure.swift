@@ -52,6 +52,7 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.jwksCache = JWKSCache(client: app.providerHTTP)
 
     if configuration.deliversWebhooks { app.lifecycle.use(WebhookDeliveryLoop()) }
+    if configuration.recoversRefreshes { app.lifecycle.use(RefreshRecovery()) }
 
     try routes(app)
     registerCommands(app)

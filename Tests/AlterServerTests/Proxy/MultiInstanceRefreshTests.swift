@@ -9,8 +9,12 @@ import Vapor
 struct SecondInstance {
     let process: Process
     let baseURL: String
+    /// Where its providers (the sandbox) are.
+    let providersURL: String
 
-    static func start(sharing app: Application) async throws -> SecondInstance {
+    /// - Parameter ownProviders: the sandbox this instance calls is its own (it dies with the
+    ///   process) rather than the first instance's.
+    static func start(sharing app: Application, ownProviders: Bool = false) async throws -> SecondInstance {
         guard case .postgres(let url) = app.alterConfiguration.database, let keys = app.alterConfiguration.encryptionKeys else {
             throw ConfigurationError("the second instance needs the PostgreSQL lane")
         }
@@ -22,7 +26,8 @@ struct SecondInstance {
         environment["DATABASE_URL"] = url
         environment["ALTER_ENCRYPTION_KEYS"] = keys
         // Same public URL as the first instance: providers (the sandbox) live there.
-        environment["ALTER_PUBLIC_URL"] = app.alterConfiguration.publicURL
+        let providersURL = ownProviders ? "http://localhost:\(port)" : app.alterConfiguration.publicURL
+        environment["ALTER_PUBLIC_URL"] = providersURL
         environment["ALTER_SANDBOX"] = "1"
         environment["ALTER_DATA_DIR"] = app.alterConfiguration.dataDirectory + "/second"
         environment["LOG_LEVEL"] = "warning"
@@ -30,7 +35,7 @@ struct SecondInstance {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let instance = SecondInstance(process: process, baseURL: "http://127.0.0.1:\(port)")
+        let instance = SecondInstance(process: process, baseURL: "http://127.0.0.1:\(port)", providersURL: providersURL)
         let probe = TestBrowser(baseURL: instance.baseURL)
         defer { Task { try? await probe.close() } }
         for _ in 0..<100 {
@@ -43,6 +48,12 @@ struct SecondInstance {
 
     func stop() {
         process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// `kill -9`: no shutdown, no flush, open transactions cut off.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }
