@@ -41,5 +41,6 @@ enum AlterMigrations {
         RateCounter.Migration(),
         Approval.Migration(),
         RefreshJournal.Migration(),
+        KeyRingCheck.Migration(),
     ]
 }

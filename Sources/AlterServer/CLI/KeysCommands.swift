@@ -79,6 +79,10 @@ struct KeysCommands: AsyncCommandGroup {
                 application.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
                 context.console.print("Added encryption key \(id) to \(path)")
             }
+            if configuration.encryptionKeys == nil {
+                // The key just added to the file: its check value, and it is the one that seals.
+                try await KeyRingCheck.verify(application.sealer, on: application.db, at: application.clock.now())
+            }
             let report = try await SecretRotation.reencryptAll(db: application.db, sealer: application.sealer)
             context.console.print(
                 "Re-encrypted with key \(application.sealer.activeKey.id): \(report.providerSecrets) client secrets, \(report.grantTokens) grants, \(report.webhookSecrets) webhook secrets, \(report.managedSecrets) managed secrets, \(report.verifiers) pending PKCE verifiers.")
