@@ -63,7 +63,7 @@ struct KeysCommands: AsyncCommandGroup {
     struct RotateEncryption: AsyncCommand {
         struct Signature: CommandSignature {}
         var help: String {
-            "Re-encrypts every stored secret with a new key. With the key file, a new key is added to it first; with ALTER_ENCRYPTION_KEYS, put the new key first in the variable, restart, then run this."
+            "Re-encrypts every stored secret with a new key. With the key file, a new key is added to it first; with ALTER_ENCRYPTION_KEYS (never reloaded by running servers), add the new key second on every instance and restart each, then move it first on every instance and restart each, then run this (docs/operations.md)."
         }
 
         func run(using context: CommandContext, signature: Signature) async throws {

@@ -14,8 +14,9 @@ struct SecondInstance {
 
     /// - Parameter ownProviders: the sandbox this instance calls is its own (it dies with the
     ///   process) rather than the first instance's.
-    static func start(sharing app: Application, ownProviders: Bool = false) async throws -> SecondInstance {
-        guard case .postgres(let url) = app.alterConfiguration.database, let keys = app.alterConfiguration.encryptionKeys else {
+    ///   - encryptionKeys: its `ALTER_ENCRYPTION_KEYS` (default: the first instance's).
+    static func start(sharing app: Application, ownProviders: Bool = false, encryptionKeys: String? = nil) async throws -> SecondInstance {
+        guard case .postgres(let url) = app.alterConfiguration.database, let keys = encryptionKeys ?? app.alterConfiguration.encryptionKeys else {
             throw ConfigurationError("the second instance needs the PostgreSQL lane")
         }
         let port = try freePort()
