@@ -66,19 +66,8 @@ struct KeyRingCheckTests {
     /// (started; then it is stopped).
     static func serve(_ alter: AlterProcess, url: String, keys: String) async throws -> Outcome {
         let port = try freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AlterProcess.binary)
-        process.arguments = ["serve", "--hostname", "127.0.0.1", "--port", String(port)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = url
-        environment["ALTER_ENCRYPTION_KEYS"] = keys
-        environment["ALTER_DATA_DIR"] = alter.dataDirectory
-        environment["LOG_LEVEL"] = "warning"
-        process.environment = environment
         let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
+        let process = try SecondInstance.launch(url: url, keys: keys, port: port, dataDirectory: alter.dataDirectory, standardError: err)
         let started = try await withTestBrowser(baseURL: "http://127.0.0.1:\(port)") { probe in
             for _ in 0..<200 where process.isRunning {
                 // Only once the port listens: the HTTP client keeps retrying a refused connection.
