@@ -125,7 +125,6 @@ struct RefreshCoordinator {
         let sealer = application.sealer
         let catalog = application.providerCatalog
         let client = application.oauthClient
-        let outerDB = db
         let isPostgres: Bool = if case .postgres = application.alterConfiguration.database { true } else { false }
         return try await withCrossInstanceLock(grantID, isPostgres: isPostgres, wait: lockWait ?? application.alterConfiguration.refreshWaitLimit) { tx -> Outcome in
             let now = application.clock.now()
@@ -159,8 +158,8 @@ struct RefreshCoordinator {
                     host: URL(string: provider.tokenURL)?.host, status: status, at: now
                 ).create(on: db)
             }
-            // Committed on its own connection before the provider can rotate anything.
-            try await RefreshJournal.begin(grantID, at: now, on: outerDB)
+            // Committed (outside any transaction) before the provider can rotate anything.
+            try await RefreshJournal.begin(grantID, at: now, on: tx)
             do {
                 let tokens = try await client.refresh(refreshToken, provider: provider, config: config, clientSecret: try config.clientSecret(using: sealer))
                 // The new tokens, the audit entry (and nothing else) commit together.
@@ -210,25 +209,44 @@ struct RefreshCoordinator {
         }
     }
 
-    /// PostgreSQL: a transaction holding `pg_advisory_xact_lock`, so instances sharing the
-    /// database refresh one at a time. SQLite serves one instance, whose `RefreshGate`
-    /// already serialises; no transaction is held across the provider call there, because
-    /// SQLite's few connections would otherwise wait on it (the sandbox shares them).
+    /// PostgreSQL: one connection holding the session-level `pg_advisory_lock` for the whole
+    /// refresh, so instances sharing the database refresh one at a time; a process that dies
+    /// loses its session and with it the lock. Not a transaction: `body` commits the journal
+    /// entry on this same connection before the provider call (a second connection per
+    /// refresh could deadlock a pool full of refreshes) and stores tokens in a transaction of
+    /// its own. SQLite serves one instance, whose `RefreshGate` already serialises; no
+    /// transaction is held across the provider call there, because SQLite's few connections
+    /// would otherwise wait on it (the sandbox shares them).
     private func withCrossInstanceLock(
         _ grantID: UUID, isPostgres: Bool, wait: TimeInterval, _ body: @escaping @Sendable (any Database) async throws -> Outcome
     ) async throws -> Outcome {
         guard isPostgres else { return try await body(db) }
-        return try await db.transaction { tx in
-            if let sql = tx as? any SQLDatabase {
+        let key = Self.lockKey(grantID)
+        return try await db.withConnection { connection in
+            connection.eventLoop.makeFutureWithTask {
+                guard let sql = connection as? any SQLDatabase else { return try await body(connection) }
                 // Wait for another instance's refresh at most as long as for one in this process
                 // (lock_timeout 0 would mean forever: 1 ms is "do not wait").
                 let milliseconds = max(1, Int(wait * 1000))
-                try await sql.raw("SET LOCAL lock_timeout = \(unsafeRaw: String(milliseconds))").run()
-                try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.lockKey(grantID)))").run()
-                try await sql.raw("SET LOCAL lock_timeout = 0").run()
+                try await sql.raw("SET lock_timeout = \(unsafeRaw: String(milliseconds))").run()
+                do {
+                    try await sql.raw("SELECT pg_advisory_lock(\(bind: key))").run()
+                } catch {
+                    try? await sql.raw("SET lock_timeout = 0").run()
+                    throw error
+                }
+                do {
+                    try await sql.raw("SET lock_timeout = 0").run()
+                    let outcome = try await body(connection)
+                    try await sql.raw("SELECT pg_advisory_unlock(\(bind: key))").run()
+                    return outcome
+                } catch {
+                    // The connection goes back to the pool: it must not keep the lock.
+                    try? await sql.raw("SELECT pg_advisory_unlock(\(bind: key))").run()
+                    throw error
+                }
             }
-            return try await body(tx)
-        }
+        }.get()
     }
 
     static func inProgress(_ grantID: UUID) -> APIError {
