@@ -40,5 +40,7 @@ enum AlterMigrations {
         PolicyRule.Migration(),
         RateCounter.Migration(),
         Approval.Migration(),
+        RefreshJournal.Migration(),
+        KeyRingCheck.Migration(),
     ]
 }

@@ -52,6 +52,7 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
     app.jwksCache = JWKSCache(client: app.providerHTTP)
 
     if configuration.deliversWebhooks { app.lifecycle.use(WebhookDeliveryLoop()) }
+    if configuration.recoversRefreshes { app.lifecycle.use(RefreshRecovery()) }
 
     try routes(app)
     registerCommands(app)
@@ -81,7 +82,8 @@ private func configureDatabase(_ app: Application, _ configuration: AlterConfigu
     }
 }
 
-/// Makes the database ready: WAL for SQLite, migrations, then the key-ring check.
+/// Makes the database ready: WAL for SQLite, migrations, then the key-ring checks (the same
+/// keys as the other instances', every key of a stored secret present).
 /// `serve`, `demo` and `migrate` call it; the server refuses to start if it throws.
 public func prepareStorage(_ app: Application) async throws {
     if case .sqlite = app.alterConfiguration.database, let sql = app.db as? any SQLDatabase {
@@ -97,5 +99,6 @@ public func prepareStorage(_ app: Application) async throws {
         }
     }
     try await app.autoMigrate()
+    try await KeyRingCheck.verify(app.sealer, on: app.db, at: app.clock.now())
     try await SealedSecretsCheck.verifyAllKeysPresent(db: app.db, sealer: app.sealer)
 }

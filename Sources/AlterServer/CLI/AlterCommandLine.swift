@@ -36,9 +36,10 @@ public enum AlterCommandLine {
                 try? await app.asyncShutdown()
                 return 0
             }
-            // Only a serving process delivers webhooks, and only after its tables exist (a CLI
+            // Only a serving process delivers webhooks and settles lost refreshes, and only after its tables exist (a CLI
             // command's app boots too; `demo` turns delivery on for the vault it starts).
             configuration.deliversWebhooks = configuration.deliversWebhooks && command == "serve"
+            configuration.recoversRefreshes = configuration.recoversRefreshes && command == "serve"
             try await configure(app, with: configuration)
             if storageCommands.contains(command) {
                 try await prepareStorage(app)

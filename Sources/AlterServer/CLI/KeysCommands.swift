@@ -63,7 +63,7 @@ struct KeysCommands: AsyncCommandGroup {
     struct RotateEncryption: AsyncCommand {
         struct Signature: CommandSignature {}
         var help: String {
-            "Re-encrypts every stored secret with a new key. With the key file, a new key is added to it first; with ALTER_ENCRYPTION_KEYS, put the new key first in the variable, restart, then run this."
+            "Re-encrypts every stored secret with a new key. With the key file, a new key is added to it first; with ALTER_ENCRYPTION_KEYS (never reloaded by running servers), add the new key second on every instance and restart each, then move it first on every instance and restart each, then run this (docs/operations.md)."
         }
 
         func run(using context: CommandContext, signature: Signature) async throws {
@@ -78,6 +78,10 @@ struct KeysCommands: AsyncCommandGroup {
                 try EncryptionKeys.writePrivately(EncryptionKeys.format([(id, bytes)]) + existing, to: path)
                 application.sealer = try Sealer(keys: EncryptionKeys.load(configuration: configuration))
                 context.console.print("Added encryption key \(id) to \(path)")
+            }
+            if configuration.encryptionKeys == nil {
+                // The key just added to the file: its check value, and it is the one that seals.
+                try await KeyRingCheck.verify(application.sealer, on: application.db, at: application.clock.now())
             }
             let report = try await SecretRotation.reencryptAll(db: application.db, sealer: application.sealer)
             context.console.print(

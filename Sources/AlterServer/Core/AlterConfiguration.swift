@@ -35,6 +35,9 @@ public struct AlterConfiguration: Sendable {
     public var sandboxExtraAPIHosts: [String] = []
     /// Deliver queued webhooks from a background task (tests turn it off and deliver by hand).
     public var deliversWebhooks = true
+    /// Settle refreshes whose answer a crash lost, from a background task (`RefreshRecovery`);
+    /// only a serving process does.
+    public var recoversRefreshes = true
     /// How long a request waits for another caller's refresh of the same grant before it
     /// answers `token_refresh_in_progress` (`ALTER_REFRESH_WAIT_SECONDS`, 0.1–120).
     public var refreshWaitLimit: TimeInterval = 10

@@ -26,6 +26,7 @@ struct DemoCommand: AsyncCommand {
         configuration.sandboxEnabled = true
         // The command line turns delivery off for every command but `serve`; this vault serves.
         configuration.deliversWebhooks = true
+        configuration.recoversRefreshes = true
         let demoPort = signature.demoPort ?? configuration.port + 1
         let demoOrigin = "http://localhost:\(demoPort)"
 

@@ -52,6 +52,8 @@ enum SecretRotation {
             }
             return secrets.count
         }
+        // Every secret is under the active key: the others may now leave the rings.
+        try await KeyRingCheck.rotationFinished(active: sealer.activeKey.id, on: db)
         return Report(
             providerSecrets: providerSecrets, grantTokens: grantTokens, webhookSecrets: webhookSecrets, verifiers: verifiers, managedSecrets: managedSecrets)
     }

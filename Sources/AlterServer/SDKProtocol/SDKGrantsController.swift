@@ -30,6 +30,8 @@ struct SDKGrantsController: RouteCollection {
         var accountIdentifier: String
         var accountDisplayName: String?
         var status: String
+        /// The protocol's flag for a grant only the user can repair (its refresh token was refused).
+        var needsReconnect: Bool
         var expiresAt: Date?
         var createdAt: Date
         var lastUsedAt: Date? = nil
@@ -43,6 +45,7 @@ struct SDKGrantsController: RouteCollection {
             case providerID = "provider_id"
             case accountIdentifier = "account_identifier"
             case accountDisplayName = "account_display_name"
+            case needsReconnect = "needs_reconnect"
             case expiresAt = "expires_at"
             case createdAt = "created_at"
             case lastUsedAt = "last_used_at"
@@ -145,7 +148,7 @@ struct SDKGrantsController: RouteCollection {
             return Item(
                 grantID: id.uuidString.lowercased(), providerID: grant.provider, scopes: grant.scopes.filter { !$0.isEmpty },
                 accountIdentifier: grant.accountIdentifier, accountDisplayName: grant.accountDisplayName, status: grant.status.rawValue,
-                expiresAt: grant.expiresAt, createdAt: grant.createdAt ?? Date(timeIntervalSince1970: 0),
+                needsReconnect: grant.status == .error, expiresAt: grant.expiresAt, createdAt: grant.createdAt ?? Date(timeIntervalSince1970: 0),
                 principalType: grant.user == nil ? "system" : "user",
                 delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.compactMap { $0.$agent.id?.uuidString.lowercased() }.sorted())
         }

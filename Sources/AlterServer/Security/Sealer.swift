@@ -56,6 +56,15 @@ struct Sealer: Sendable {
 
     var keyIDs: Set<String> { Set(keys.keys) }
 
+    /// A value that tells whether two rings hold the same key under `id` without revealing
+    /// it: HMAC-SHA256 of a fixed label under the key. Instances sharing a database compare
+    /// theirs (`KeyRingCheck`); nil if the ring has no such key.
+    func checkValue(forKey id: String) -> String? {
+        guard let key = keys[id] else { return nil }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("alter-vault key check v1|\(id)".utf8), using: key)
+        return Data(mac).base64URLEncodedString()
+    }
+
     func seal(_ plaintext: String, row: String, field: String) throws -> String {
         let activeKey = self.activeKey
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: activeKey.key, authenticating: Self.associatedData(row: row, field: field))

@@ -2,6 +2,7 @@
 import Fluent
 import FluentKit
 import Foundation
+import SQLiteNIO
 import Testing
 import Vapor
 
@@ -47,7 +48,16 @@ struct CrashRotationTests {
         while try EncryptionKeys.parse(String(contentsOfFile: keyFile, encoding: .utf8)).count < 2, ContinuousClock.now - started < .seconds(20) {
             try await Task.sleep(for: .milliseconds(5))
         }
-        try await Task.sleep(for: .milliseconds(150))
+        // Killed once the first grants are under the new key (read from the database file the
+        // run is writing: a fixed delay was too short on a loaded machine, or too long on a fast one).
+        let newKey = try #require(try EncryptionKeys.parse(String(contentsOfFile: keyFile, encoding: .utf8)).first?.id)
+        let database = try await SQLiteConnection.open(storage: .file(path: alter.dataDirectory + "/alter.sqlite"))
+        while ContinuousClock.now - started < .seconds(20) {
+            let rows = try await database.query("SELECT count(*) AS n FROM grants WHERE access_token LIKE ?", [.text("v1.\(newKey).%")])
+            if (rows.first?.column("n")?.integer ?? 0) >= 10 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await database.close()
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)

@@ -9,28 +9,24 @@ import Vapor
 struct SecondInstance {
     let process: Process
     let baseURL: String
+    /// Where its providers (the sandbox) are.
+    let providersURL: String
 
-    static func start(sharing app: Application) async throws -> SecondInstance {
-        guard case .postgres(let url) = app.alterConfiguration.database, let keys = app.alterConfiguration.encryptionKeys else {
+    /// - Parameters:
+    ///   - ownProviders: the sandbox this instance calls is its own (it dies with the process)
+    ///     rather than the first instance's.
+    ///   - encryptionKeys: its `ALTER_ENCRYPTION_KEYS` (default: the first instance's).
+    static func start(sharing app: Application, ownProviders: Bool = false, encryptionKeys: String? = nil) async throws -> SecondInstance {
+        guard case .postgres(let url) = app.alterConfiguration.database, let keys = encryptionKeys ?? app.alterConfiguration.encryptionKeys else {
             throw ConfigurationError("the second instance needs the PostgreSQL lane")
         }
         let port = try freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AlterProcess.binary)
-        process.arguments = ["serve", "--hostname", "127.0.0.1", "--port", String(port)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = url
-        environment["ALTER_ENCRYPTION_KEYS"] = keys
         // Same public URL as the first instance: providers (the sandbox) live there.
-        environment["ALTER_PUBLIC_URL"] = app.alterConfiguration.publicURL
-        environment["ALTER_SANDBOX"] = "1"
-        environment["ALTER_DATA_DIR"] = app.alterConfiguration.dataDirectory + "/second"
-        environment["LOG_LEVEL"] = "warning"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let instance = SecondInstance(process: process, baseURL: "http://127.0.0.1:\(port)")
+        let providersURL = ownProviders ? "http://localhost:\(port)" : app.alterConfiguration.publicURL
+        let process = try launch(
+            url: url, keys: keys, port: port, dataDirectory: app.alterConfiguration.dataDirectory + "/second",
+            extra: ["ALTER_PUBLIC_URL": providersURL, "ALTER_SANDBOX": "1"])
+        let instance = SecondInstance(process: process, baseURL: "http://127.0.0.1:\(port)", providersURL: providersURL)
         let probe = TestBrowser(baseURL: instance.baseURL)
         defer { Task { try? await probe.close() } }
         for _ in 0..<100 {
@@ -41,8 +37,34 @@ struct SecondInstance {
         throw ConfigurationError("the second instance did not start")
     }
 
+    /// `alter serve` on 127.0.0.1:`port` against the PostgreSQL at `url`, with `keys`.
+    static func launch(
+        url: String, keys: String, port: Int, dataDirectory: String, extra: [String: String] = [:], standardError: Any = FileHandle.nullDevice
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AlterProcess.binary)
+        process.arguments = ["serve", "--hostname", "127.0.0.1", "--port", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = url
+        environment["ALTER_ENCRYPTION_KEYS"] = keys
+        environment["ALTER_DATA_DIR"] = dataDirectory
+        environment["LOG_LEVEL"] = "warning"
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = standardError
+        try process.run()
+        return process
+    }
+
     func stop() {
         process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// `kill -9`: no shutdown, no flush, open transactions cut off.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }
