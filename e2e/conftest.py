@@ -6,6 +6,9 @@ Environment:
   ALTER_E2E_CHROMIUM       Chromium to drive (default: /usr/bin/chromium, Debian's)
   ALTER_E2E_HEADED=1       show the browser (needs a display)
 
+Shared servers: `vault` (one `alter demo` per session), `echo` (a service API that records its
+calls, for the managed-secret and policy tests), `dot_server`.
+
 On a failing test, a screenshot of every open page, the browser console and the vault's
 output are saved under e2e/.artifacts/<test name>/.
 """
@@ -23,8 +26,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -228,6 +233,50 @@ def sandbox(vault: Vault) -> Iterator[Vault]:
     vault.reset_sandbox()
     yield vault
     vault.reset_sandbox()
+
+
+# -- a service API the vault's managed secrets call (test_managed_secrets.py, test_policies.py) --
+
+class Echo:
+    """A service API on 127.0.0.1 that answers 200 with what it got, and remembers each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        echo = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                parts = urlsplit(self.path)
+                call = {"path": parts.path, "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
+                        "headers": {k.lower(): v for k, v in self.headers.items()}}
+                echo.calls.append(call)
+                body = json.dumps(call).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def echo() -> Iterator[Echo]:
+    """One echo for the session: tests count the calls they add (`len(echo.calls)` before and after)."""
+    server = Echo()
+    yield server
+    server.stop()
 
 
 # -- browsers ---------------------------------------------------------------------------

@@ -24,16 +24,9 @@ from alter_sdk import GrantExpiredError, PolicyViolationError, RateLimitError, S
 from alter_sdk.exceptions import ApprovalDeniedError, ApprovalExpiredError, RestrictedGrantRequiresProxyError
 from playwright.sync_api import Page
 
-from conftest import Vault, alter_cli, http
+from conftest import Echo, Vault, alter_cli, http
 from sdk_support import IdentityApp, PostgresPair, run_sdk, start_sdk
-from test_managed_secrets import Echo, create_secret, system_grant, value_of
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[Echo]:
-    server = Echo()
-    yield server
-    server.stop()
+from test_managed_secrets import create_secret, system_grant, value_of
 
 
 @pytest.fixture(scope="module")
