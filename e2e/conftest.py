@@ -76,6 +76,10 @@ def alter_env(data_dir: Path, public_url: str) -> dict[str, str]:
     env["ALTER_SANDBOX"] = "1"
     # GET /metrics exists only with a token (docs/operations.md); the metrics test scrapes it.
     env.setdefault("ALTER_METRICS_TOKEN", METRICS_TOKEN)
+    # `alter demo` only (test-only, README): cheap scrypt for the operator passwords it sets,
+    # so each portal sign-in of a debug build takes milliseconds, not seconds. The CLI and
+    # `alter serve` run with it too and ignore it (test_portal.py checks both costs).
+    env.setdefault("ALTER_DEMO_WEAK_PASSWORD_HASHING", "1")
     return env
 
 
