@@ -283,6 +283,19 @@ def echo() -> Iterator[Echo]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_pair(vault: Vault) -> Iterator[Any]:
+    """Two `alter serve` instances on one fresh PostgreSQL database (sdk_support.PostgresPair),
+    once per session: starting the pair costs seconds, and its users (test_official_sdk.py,
+    test_policies.py) each make their own grants and count only what they add."""
+    from sdk_support import PostgresPair  # sdk_support imports this module
+    pair = PostgresPair(vault.command[0])
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
 # -- browsers ---------------------------------------------------------------------------
 
 def _launch(playwright: Playwright, **options: Any) -> Browser:

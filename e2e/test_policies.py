@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import time
 import urllib.parse
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alter_sdk import GrantExpiredError, PolicyViolationError, RateLimitError, SystemPrincipal
@@ -274,14 +274,6 @@ def test_a_double_approval_runs_the_call_once(vault: Vault, app: IdentityApp, ec
 
 
 # -- two instances on one PostgreSQL ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def postgres_pair(vault: Vault) -> Iterator[PostgresPair]:
-    pair = PostgresPair(vault.command[0])
-    try:
-        yield pair
-    finally:
-        pair.stop()
 
 
 def pair_grant(pair: PostgresPair, echo: Echo, *rules: tuple[str, dict[str, Any]]) -> str:
