@@ -384,12 +384,34 @@ def _save_artifacts(request: pytest.FixtureRequest, context: BrowserContext,
         print(f"\ncould not save artifacts to {folder}: {error}")
 
 
+# test_widget_engines.py: which Chromium, Firefox and WebKitGTK the widget was tested in, read
+# from the reports (under pytest-xdist they come from the workers; module state stays there).
+_ENGINE_VERSIONS: dict[str, None] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == "browser_engine":
+            _ENGINE_VERSIONS.setdefault(value)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    # test_widget_engines.py: which Chromium, Firefox and WebKitGTK the widget was tested in.
-    import sys
-    engines = sys.modules.get("test_widget_engines")
-    for version in getattr(engines, "ENGINE_VERSIONS", []):
+    for version in _ENGINE_VERSIONS:
         terminalreporter.write_line(f"browser engine tested: {version}")
+
+
+# With ALTER_E2E_WORKERS=N, scripts/test runs the files on N pytest-xdist workers (`-n N --dist
+# loadfile --no-loadscope-reorder`): each file on one worker, with its own `vault`, browsers and
+# `echo` (session fixtures are per worker), handed out in collection order. The longest files
+# go first, so that no worker picks one up near the end while the other sits idle.
+LONGEST_FILES_FIRST = ["test_schemathesis.py", "test_conformance_dot.py", "test_portal.py", "test_widget_engines.py"]
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FILES_FIRST.index(name) if name in LONGEST_FILES_FIRST else len(LONGEST_FILES_FIRST)
+    items.sort(key=rank)  # stable: each file keeps its own order (test_schemathesis.py relies on it)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
