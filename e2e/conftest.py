@@ -6,6 +6,9 @@ Environment:
   ALTER_E2E_CHROMIUM       Chromium to drive (default: /usr/bin/chromium, Debian's)
   ALTER_E2E_HEADED=1       show the browser (needs a display)
 
+Shared servers: `vault` (one `alter demo` per session), `echo` (a service API that records its
+calls, for the managed-secret and policy tests), `dot_server`.
+
 On a failing test, a screenshot of every open page, the browser console and the vault's
 output are saved under e2e/.artifacts/<test name>/.
 """
@@ -23,8 +26,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -71,6 +76,10 @@ def alter_env(data_dir: Path, public_url: str) -> dict[str, str]:
     env["ALTER_SANDBOX"] = "1"
     # GET /metrics exists only with a token (docs/operations.md); the metrics test scrapes it.
     env.setdefault("ALTER_METRICS_TOKEN", METRICS_TOKEN)
+    # `alter demo` only (test-only, README): cheap scrypt for the operator passwords it sets,
+    # so each portal sign-in of a debug build takes milliseconds, not seconds. The CLI and
+    # `alter serve` run with it too and ignore it (test_portal.py checks both costs).
+    env.setdefault("ALTER_DEMO_WEAK_PASSWORD_HASHING", "1")
     return env
 
 
@@ -230,6 +239,63 @@ def sandbox(vault: Vault) -> Iterator[Vault]:
     vault.reset_sandbox()
 
 
+# -- a service API the vault's managed secrets call (test_managed_secrets.py, test_policies.py) --
+
+class Echo:
+    """A service API on 127.0.0.1 that answers 200 with what it got, and remembers each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        echo = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                parts = urlsplit(self.path)
+                call = {"path": parts.path, "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
+                        "headers": {k.lower(): v for k, v in self.headers.items()}}
+                echo.calls.append(call)
+                body = json.dumps(call).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def echo() -> Iterator[Echo]:
+    """One echo for the session: tests count the calls they add (`len(echo.calls)` before and after)."""
+    server = Echo()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_pair(vault: Vault) -> Iterator[Any]:
+    """Two `alter serve` instances on one fresh PostgreSQL database (sdk_support.PostgresPair),
+    once per session: starting the pair costs seconds, and its users (test_official_sdk.py,
+    test_policies.py) each make their own grants and count only what they add."""
+    from sdk_support import PostgresPair  # sdk_support imports this module
+    pair = PostgresPair(vault.command[0])
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
 # -- browsers ---------------------------------------------------------------------------
 
 def _launch(playwright: Playwright, **options: Any) -> Browser:
@@ -318,12 +384,34 @@ def _save_artifacts(request: pytest.FixtureRequest, context: BrowserContext,
         print(f"\ncould not save artifacts to {folder}: {error}")
 
 
+# test_widget_engines.py: which Chromium, Firefox and WebKitGTK the widget was tested in, read
+# from the reports (under pytest-xdist they come from the workers; module state stays there).
+_ENGINE_VERSIONS: dict[str, None] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == "browser_engine":
+            _ENGINE_VERSIONS.setdefault(value)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    # test_widget_engines.py: which Chromium, Firefox and WebKitGTK the widget was tested in.
-    import sys
-    engines = sys.modules.get("test_widget_engines")
-    for version in getattr(engines, "ENGINE_VERSIONS", []):
+    for version in _ENGINE_VERSIONS:
         terminalreporter.write_line(f"browser engine tested: {version}")
+
+
+# With ALTER_E2E_WORKERS=N, scripts/test runs the files on N pytest-xdist workers (`-n N --dist
+# loadfile --no-loadscope-reorder`): each file on one worker, with its own `vault`, browsers and
+# `echo` (session fixtures are per worker), handed out in collection order. The longest files
+# go first, so that no worker picks one up near the end while the other sits idle.
+LONGEST_FILES_FIRST = ["test_schemathesis.py", "test_conformance_dot.py", "test_portal.py", "test_widget_engines.py"]
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FILES_FIRST.index(name) if name in LONGEST_FILES_FIRST else len(LONGEST_FILES_FIRST)
+    items.sort(key=rank)  # stable: each file keeps its own order (test_schemathesis.py relies on it)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -20,6 +20,10 @@ from playwright.sync_api import Page
 from conftest import DOT_ACCESS_TOKEN_SECONDS, DotApp
 from test_widget import outcome, start, terminal
 
+# The first test here may also start the vault and scripts/dot-server (Django): on its own
+# worker (scripts/test's pytest-xdist) that setup took past pytest.ini's 120 s at load 10.
+pytestmark = pytest.mark.timeout(300)
+
 
 def sign_in_and_decide(popup: Page, user: str, allow: bool) -> None:
     """At the provider: the login page (a new browser has no session there), then consent."""

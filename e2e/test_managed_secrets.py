@@ -12,62 +12,18 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from alter_sdk import AgentPrincipal, BlockedDestinationError, GrantNotFoundError, GrantRevokedError, SystemPrincipal, UserPrincipal
 from alter_sdk.exceptions import AlterValueError, BackendError
 
-from conftest import Vault, alter_cli, http
+from conftest import Echo, Vault, alter_cli, http
 from sdk_support import IdentityApp, run_sdk
 
 # Every value stored in this module, to look for afterwards where none may be.
 STORED: list[str] = []
-
-
-class Echo:
-    """A service API on 127.0.0.1 that answers 200 with what it got, and remembers each call."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        echo = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                parts = urlsplit(self.path)
-                call = {"path": parts.path, "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
-                        "headers": {k.lower(): v for k, v in self.headers.items()}}
-                echo.calls.append(call)
-                body = json.dumps(call).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[Echo]:
-    server = Echo()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alter_sdk import (
@@ -35,7 +35,7 @@ from alter_sdk import (
 from playwright.sync_api import Page
 
 from conftest import Vault, alter_cli, http
-from sdk_support import IdentityApp, PostgresPair, compact, run_sdk, send, signature_headers, start_sdk
+from sdk_support import IdentityApp, compact, run_sdk, send, signature_headers, start_sdk
 from test_widget import outcome, start, terminal
 
 KEY_CACHE_SECONDS = 5  # AppKeyCache.lifetime: a revoked key works on an instance this long
@@ -44,15 +44,6 @@ KEY_CACHE_SECONDS = 5  # AppKeyCache.lifetime: a revoked key works on an instanc
 @pytest.fixture(scope="module")
 def identity(vault: Vault) -> IdentityApp:
     return IdentityApp(vault, "SDK identity app")
-
-
-@pytest.fixture(scope="module")
-def postgres_pair(vault: Vault) -> Iterator[PostgresPair]:
-    pair = PostgresPair(vault.command[0])
-    try:
-        yield pair
-    finally:
-        pair.stop()
 
 
 def events_url(vault: Vault) -> str:
@@ -391,20 +382,22 @@ def test_a_nonce_replayed_to_a_second_instance_on_the_same_postgresql_is_refused
     path = "/sdk/oauth/connect/session"
     headers = signature_headers(key, "POST", path, body)
 
+    # The pair is shared by the session (conftest.py): count the sessions this test adds.
+    before = postgres_pair.count("SELECT count(*) FROM connect_sessions")
     status, minted = send(first.url, "POST", path, body, headers)
     assert status == 201, minted
-    assert postgres_pair.count("SELECT count(*) FROM connect_sessions") == 1
+    assert postgres_pair.count("SELECT count(*) FROM connect_sessions") == before + 1
 
     for instance in (second, first):
         status, answer = send(instance.url, "POST", path, body, headers)
         assert (status, answer.get("error")) == (401, "nonce_reused"), instance.url
-    assert postgres_pair.count("SELECT count(*) FROM connect_sessions") == 1
+    assert postgres_pair.count("SELECT count(*) FROM connect_sessions") == before + 1
 
     # A fresh signature is accepted by either instance (the SDK itself, against the second).
     session = run_sdk(second.url, key, lambda app: app.create_connect_session(
         allowed_providers=["sandbox"], allowed_origin="http://localhost:4001"))
     assert session.session_token
-    assert postgres_pair.count("SELECT count(*) FROM connect_sessions") == 2
+    assert postgres_pair.count("SELECT count(*) FROM connect_sessions") == before + 2
 
 
 def test_widget_files_under_sdk_stay_unsigned(vault: Vault) -> None:

@@ -17,23 +17,16 @@ import sqlite3
 import subprocess
 import time
 import urllib.parse
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alter_sdk import GrantExpiredError, PolicyViolationError, RateLimitError, SystemPrincipal
 from alter_sdk.exceptions import ApprovalDeniedError, ApprovalExpiredError, RestrictedGrantRequiresProxyError
 from playwright.sync_api import Page
 
-from conftest import Vault, alter_cli, http
+from conftest import Echo, Vault, alter_cli, http
 from sdk_support import IdentityApp, PostgresPair, run_sdk, start_sdk
-from test_managed_secrets import Echo, create_secret, system_grant, value_of
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[Echo]:
-    server = Echo()
-    yield server
-    server.stop()
+from test_managed_secrets import create_secret, system_grant, value_of
 
 
 @pytest.fixture(scope="module")
@@ -281,14 +274,6 @@ def test_a_double_approval_runs_the_call_once(vault: Vault, app: IdentityApp, ec
 
 
 # -- two instances on one PostgreSQL ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def postgres_pair(vault: Vault) -> Iterator[PostgresPair]:
-    pair = PostgresPair(vault.command[0])
-    try:
-        yield pair
-    finally:
-        pair.stop()
 
 
 def pair_grant(pair: PostgresPair, echo: Echo, *rules: tuple[str, dict[str, Any]]) -> str:

@@ -239,6 +239,28 @@ def test_a_setup_link_then_a_wrong_password_is_throttled(browser: Browser, vault
     context.close()
 
 
+def stored_password_hashes(vault, *emails: str) -> dict[str, str]:
+    """email -> password_hash, read from the vault's database."""
+    if os.environ.get("ALTER_E2E_DATABASE_URL"):
+        listed = ",".join("'" + email.replace("'", "''") + "'" for email in emails)
+        out = subprocess.run(["psql", os.environ["ALTER_E2E_DATABASE_URL"], "-AtF", "\t", "-c",
+                              f"SELECT email, password_hash FROM operators WHERE email IN ({listed})"],
+                             check=True, capture_output=True, text=True).stdout
+        return dict(line.split("\t", 1) for line in out.splitlines() if line)
+    with sqlite3.connect(vault.data_dir / "alter.sqlite") as db:
+        marks = ",".join("?" * len(emails))
+        return dict(db.execute(f"SELECT email, password_hash FROM operators WHERE email IN ({marks})", emails))
+
+
+def test_only_alter_demo_takes_the_test_only_weak_hashing_and_the_cli_keeps_the_standard_cost(vault):
+    # conftest.alter_env sets ALTER_DEMO_WEAK_PASSWORD_HASHING=1 for the demo and the CLI alike.
+    email = f"strong-{uuid.uuid4().hex[:6]}@example.com"
+    alter_cli(vault, "operators", "create", "--email", email, "--password-stdin", input="correct horse battery staple")
+    hashes = stored_password_hashes(vault, vault.portal_email, email)
+    assert hashes[vault.portal_email].startswith("scrypt$10$8$1$")  # OperatorPassword.Cost.weakForTests
+    assert hashes[email].startswith("scrypt$15$8$3$")  # OperatorPassword.Cost.standard
+
+
 def expire_newest_session(vault) -> None:
     """Moves the newest portal session's end to its start, as if its lifetime had passed."""
     statement = ("UPDATE operator_sessions SET expires_at = created_at WHERE id = "

@@ -48,7 +48,6 @@ INSTALL = """
   document.body.prepend(retry);
   retry.addEventListener("click", () => sdk.open(window.__options));
 """
-ENGINE_VERSIONS: list[str] = []
 TERMINAL = "return (window.__calls || []).filter((c) => c[0] !== 'event')"
 
 
@@ -61,7 +60,6 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         launched = launch(request.param, scratch, playwright)
     except Exception as error:
         pytest.fail(f"{request.param} could not start: {error}", pytrace=False)
-    ENGINE_VERSIONS.append(launched.version)  # printed at the end of the run (conftest.py)
     (ARTIFACTS / launched.name).mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / launched.name / "version.txt").write_text(launched.version + "\n")
     yield launched
@@ -73,6 +71,8 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 def browser(engine: Engine, vault, request: pytest.FixtureRequest) -> Iterator[Engine]:
     """The engine with one window, no cookies, desktop size; on failure, a screenshot per window."""
     engine.main()
+    # Carried on the test's report, so the run's summary names it under pytest-xdist too (conftest.py).
+    request.node.user_properties.append(("browser_engine", engine.version))
     yield engine
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

@@ -58,6 +58,11 @@ public struct AlterConfiguration: Sendable {
     public var portalSessionLifetime: TimeInterval = 12 * 3600
     /// … and after this long without a request (`ALTER_PORTAL_IDLE_MINUTES`, 1–1440).
     public var portalIdleTimeout: TimeInterval = 30 * 60
+    /// `ALTER_DEMO_WEAK_PASSWORD_HASHING=1`: `alter demo` hashes the operator passwords it sets
+    /// with a cheap scrypt cost (`OperatorPassword.Cost.weakForTests`), for the e2e tests, whose
+    /// debug build takes seconds per standard hash on a loaded machine. Only `alter demo` reads
+    /// it; `alter serve` and the CLI always hash with `OperatorPassword.Cost.standard`.
+    public var demoWeakPasswordHashing = false
     /// How outbound calls resolve host names (the system resolver; tests give names their own answers).
     var hostResolver: HostResolver = .system
 
@@ -139,6 +144,12 @@ public struct AlterConfiguration: Sendable {
                 throw ConfigurationError("ALTER_PORTAL must be on or off")
             }
             portalEnabled = value
+        }
+        if let raw = environment["ALTER_DEMO_WEAK_PASSWORD_HASHING"] {
+            guard let value = ["1": true, "true": true, "0": false, "false": false][raw.lowercased()] else {
+                throw ConfigurationError("ALTER_DEMO_WEAK_PASSWORD_HASHING must be 1 or 0")
+            }
+            demoWeakPasswordHashing = value
         }
         if let raw = environment["ALTER_PORTAL_IDLE_MINUTES"] {
             guard let minutes = Double(raw), minutes >= 1, minutes <= 1440 else {

@@ -35,6 +35,8 @@ struct DemoCommand: AsyncCommand {
         do {
             try await configure(vault, with: configuration)
             try await prepareStorage(vault)
+            // Test-only, and only here: `serve` never reads this setting (AlterConfiguration).
+            if configuration.demoWeakPasswordHashing { vault.operatorPasswordCost = .weakForTests }
             let appKey = try await DemoSetup.prepare(vault, demoOrigin: demoOrigin)
             let operatorPassword = configuration.portalEnabled ? try await DemoSetup.prepareOperator(vault) : nil
             DemoApp.configure(demo, vaultURL: configuration.publicURL, appKey: appKey, client: vault.http.client.shared)
@@ -52,6 +54,9 @@ struct DemoCommand: AsyncCommand {
             context.console.print("Official Alter SDK: ALTER_BASE_URL=\(sdkBaseURL) ALTER_API_KEY=\(appKey)")
             if let operatorPassword {
                 context.console.print("Portal: \(configuration.publicURL)/portal (sign in as \(DemoSetup.operatorEmail), password: \(operatorPassword))")
+            }
+            if configuration.demoWeakPasswordHashing {
+                context.console.print("Operator passwords are hashed with a weak, test-only scrypt cost (ALTER_DEMO_WEAK_PASSWORD_HASHING).")
             }
             context.console.print("Open \(demoOrigin) and click Connect. Press Ctrl-C to stop.")
 

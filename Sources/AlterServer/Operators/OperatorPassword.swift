@@ -14,6 +14,9 @@ enum OperatorPassword {
         var r: Int
         var p: Int
         static let standard = Cost(log2N: 15, r: 8, p: 3)
+        /// The least cost `verify` accepts (1 MiB); only `alter demo` under
+        /// `ALTER_DEMO_WEAK_PASSWORD_HASHING=1` (the e2e tests) hashes with it.
+        static let weakForTests = Cost(log2N: 10, r: 8, p: 1)
     }
 
     static let minimumLength = 12

@@ -150,6 +150,19 @@ struct OperatorTests {
         }
     }
 
+    @Test("new operator passwords get the standard scrypt cost unless alter demo is told otherwise for tests")
+    func standardCostByDefault() async throws {
+        #expect(OperatorPassword.Cost.standard == OperatorPassword.Cost(log2N: 15, r: 8, p: 3))
+        #expect(try AlterConfiguration(environment: [:]).demoWeakPasswordHashing == false)
+        #expect(try AlterConfiguration(environment: ["ALTER_DEMO_WEAK_PASSWORD_HASHING": "1"]).demoWeakPasswordHashing)
+        #expect(throws: ConfigurationError.self) { try AlterConfiguration(environment: ["ALTER_DEMO_WEAK_PASSWORD_HASHING": "yes"]) }
+        // A server configured with the setting on, as `serve` would be: still the standard cost
+        // (only DemoCommand applies it; e2e/test_portal.py checks the CLI and the demo).
+        try await withApp(adjust: { $0.demoWeakPasswordHashing = true }) { app in
+            #expect(app.operatorPasswordCost == .standard)
+        }
+    }
+
     @Test("ALTER_PORTAL=off leaves /portal out")
     func portalOff() async throws {
         #expect(try AlterConfiguration(environment: ["ALTER_PORTAL": "off"]).portalEnabled == false)
