@@ -40,5 +40,7 @@ enum AlterMigrations {
         PolicyRule.Migration(),
         RateCounter.Migration(),
         Approval.Migration(),
+        ConnectSession.AddGrantTerms(),
+        Grant.AddTerms(),
     ]
 }
