@@ -42,5 +42,6 @@ enum AlterMigrations {
         Approval.Migration(),
         ConnectSession.AddGrantTerms(),
         Grant.AddTerms(),
+        Approval.AddExecutionDeadline(),
     ]
 }

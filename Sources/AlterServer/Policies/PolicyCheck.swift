@@ -41,7 +41,18 @@ struct ApprovalRequired: Error {
 /// A rule that does not read, or an error while evaluating, denies (`policy_error`). Each
 /// refusal is audited as `policy_denied` with the rule and its code.
 enum PolicyCheck {
-    static func enforce(_ use: CredentialUse, request: Request) async throws {
+    /// When the check runs. An approved call is checked again as it is executed, by the rules
+    /// that are about the call and the grant at that moment: time window, grant lifetime (the
+    /// session's and rules'), allowed requests, and a rule that does not read. Not the IP
+    /// allow-list (the request executing it is the approver's, not the caller's: the caller's
+    /// address was checked when the call was held), not rate limits (the held call was counted
+    /// then; counting again would charge it twice), not approval (this is the approval).
+    enum Moment {
+        case call
+        case approvedExecution
+    }
+
+    static func enforce(_ use: CredentialUse, request: Request, moment: Moment = .call) async throws {
         let rules = try await request.application.policyIndex.rules(of: use.appID, on: request.db)
         if rules.isEmpty && use.grantTerms == nil { return }
         let covering = terms(of: use) + rules.filter { covers($0, use) }
@@ -61,6 +72,7 @@ enum PolicyCheck {
                     throw await deny(APIError(.outsideTimeWindow, "Calls with this grant are allowed only inside the rule's time window."), rule, use, request)
                 }
             case .ipAllowlist(let ranges):
+                if moment == .approvedExecution { continue }
                 guard let address = CallerAddress.of(request), ranges.contains(where: { $0.contains(address) }) else {
                     throw await deny(APIError(.ipNotAllowed, "Calls with this grant are not allowed from this address."), rule, use, request)
                 }
@@ -73,9 +85,11 @@ enum PolicyCheck {
                     throw await deny(APIError(.requestNotAllowed, "This grant may not be used for \(use.method?.uppercased() ?? "an unnamed method") on this endpoint."), rule, use, request)
                 }
             case .rateLimit(let limit, let per):
+                if moment == .approvedExecution { continue }
                 guard let id = rule.id else { throw await deny(Self.notStored(rule), rule, use, request) }
                 counted.append((id, rule, limit, per == .grant ? .grant(use.grantID) : .agent(use.agentID)))
             case .requiresApproval(let expiresIn):
+                if moment == .approvedExecution { continue }
                 guard let id = rule.id else { throw await deny(Self.notStored(rule), rule, use, request) }
                 if approval == nil { approval = ApprovalRequired(ruleID: id, expiresIn: expiresIn, grantID: use.grantID) }
             }
