@@ -147,6 +147,10 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let hitlGrantRequiresProxy = Code(rawValue: "hitl_grant_requires_proxy")
         /// No such policy rule in this app (404).
         public static let policyNotFound = Code(rawValue: "policy_not_found")
+        /// A Connect session's `grant_policy` does not read: unknown field, or a TTL out of range (422).
+        public static let invalidGrantPolicy = Code(rawValue: "invalid_grant_policy")
+        /// A Connect session's `requested_grant` does not read: label, methods or endpoint patterns (422).
+        public static let invalidRequestedGrant = Code(rawValue: "invalid_requested_grant")
         /// No such approval in this app (404).
         public static let approvalNotFound = Code(rawValue: "approval_not_found")
         /// The approval has no result yet (409).

@@ -42,5 +42,8 @@ enum AlterMigrations {
         Approval.Migration(),
         RefreshJournal.Migration(),
         KeyRingCheck.Migration(),
+        ConnectSession.AddGrantTerms(),
+        Grant.AddTerms(),
+        Approval.AddExecutionDeadline(),
     ]
 }

@@ -7,13 +7,28 @@ import SQLKit
 import Vapor
 
 /// Deciding a held call and, on approval, running it once: the decision is one conditional
-/// UPDATE from `pending` with the approver's one-time token (`ClaimOnce`), so of any number
-/// of approvals racing, on any number of instances, one wins; only the winner sends the
+/// UPDATE from `pending` (`ClaimOnce`) by an approver (the holder of the one-time link's token,
+/// or a signed-in portal operator), so of any number of approvals racing, on any number of
+/// instances, one wins; only the winner sends the
 /// call, as the caller who asked (the credential resolved again: a grant revoked meanwhile
 /// fails it), and stores the provider's answer sealed for `GET /sdk/approvals/{id}/result`.
 enum ApprovalExecution {
     enum Decision: String {
         case approve, deny
+    }
+
+    /// Who decides: the holder of the approver link (its token must still be the current one),
+    /// or a portal operator (signed in, CSRF-checked by `PortalGuard`).
+    enum Approver {
+        case link(token: String)
+        case portalOperator(email: String)
+
+        var audited: String {
+            switch self {
+            case .link: "approver_link"
+            case .portalOperator(let email): "operator:" + String(email.prefix(200))
+            }
+        }
     }
 
     /// The SDK's `ApprovalResult`: the proxy answer with its `approval_id`.
@@ -22,25 +37,28 @@ enum ApprovalExecution {
     /// - Returns: the approval after the decision (and the run, when approved).
     /// - Throws: `approval_decided` when this token no longer decides anything (already
     ///   decided, expired, or a wrong token).
-    static func decide(_ approval: Approval, token: String, decision: Decision, reason: String?, request: Request) async throws -> Approval {
+    static func decide(_ approval: Approval, by approver: Approver, decision: Decision, reason: String?, request: Request) async throws -> Approval {
         let id = try approval.requireID()
         let now = request.application.clock.now()
         let next: Approval.Status = decision == .approve ? .executing : .denied
+        let deadline = now.addingTimeInterval(request.application.alterConfiguration.approvalExecutionLimit)
         let won = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
-            $0.set("status", to: next.rawValue).set("decided_at", to: now).set("approver_token_hash", to: SQLLiteral.null)
+            var update = $0.set("status", to: next.rawValue).set("decided_at", to: now).set("approver_token_hash", to: SQLLiteral.null)
                 .set("decision_reason", to: reason.map { String($0.prefix(500)) })
                 .where("status", .equal, Approval.Status.pending.rawValue)
-                .where("approver_token_hash", .equal, SecretToken.hash(token))
                 .where("expires_at", .greaterThan, now)
+            if decision == .approve { update = update.set("execution_deadline", to: deadline) }
+            if case .link(let token) = approver { update = update.where("approver_token_hash", .equal, SecretToken.hash(token)) }
+            return update
         }
         guard won, let claimed = try await Approval.find(id, on: request.db) else {
             throw APIError(.approvalDecided, "This approval link no longer decides anything: the call was already decided, has expired, or the link was replaced.")
         }
         guard decision == .approve else {
-            await Approvals.audit(claimed, .approvalDenied, status: 403, request: request)
+            await Approvals.audit(claimed, .approvalDenied, status: 403, request: request, context: ["decided_by": approver.audited])
             return claimed
         }
-        await Approvals.audit(claimed, .approvalApproved, status: 200, request: request)
+        await Approvals.audit(claimed, .approvalApproved, status: 200, request: request, context: ["decided_by": approver.audited])
         do {
             let result = try await run(claimed, request: request)
             let sealed = try request.application.sealer.seal(
@@ -76,6 +94,9 @@ enum ApprovalExecution {
         let opened = try request.application.sealer.open(approval.sealedCall, row: try approval.requireID().uuidString, field: Approval.callField)
         let call = try JSONDecoder().decode(Approvals.StoredCall.self, from: Data(opened.utf8))
         let credential = try await CredentialResolver(request: request, caller: caller).resolve(.init(grantID: approval.credentialID.uuidString.lowercased()))
+        // The rules that are about the call now (PolicyCheck.Moment): a grant that expired, or a
+        // window that closed, while the call waited fails it instead of running it.
+        try await PolicyCheck.enforce(try credential.use(method: approval.method, url: approval.url, surface: .proxy, request: request), request: request, moment: .approvedExecution)
         let body = try call.bodyB64.map { encoded -> ByteBuffer in
             guard let data = Data(base64Encoded: encoded) else { throw APIError(.internalError, "The stored body does not read.") }
             return ByteBuffer(data: data)

@@ -31,7 +31,7 @@ struct ApprovalPageController: RouteCollection {
             throw HostedPageError(title: "Not a decision", text: "The form must carry the approver link's token and approve or deny.")
         }
         do {
-            let decided = try await ApprovalExecution.decide(approval, token: form.t, decision: decision, reason: form.note, request: request)
+            let decided = try await ApprovalExecution.decide(approval, by: .link(token: form.t), decision: decision, reason: form.note, request: request)
             return try await page(decided, token: nil, request: request, notice: decision == .approve ? "Approved." : "Denied.")
         } catch let error as APIError where error.code == .approvalDecided {
             let current = try await Approvals.find(try approval.requireID().uuidString, appID: nil, request: request)

@@ -57,6 +57,9 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case rateLimitExceeded = "rate_limit_exceeded"
         case hitlGrantRequiresProxy = "hitl_grant_requires_proxy"
         case policyNotFound = "policy_not_found"
+        // A Connect session's grant_policy / requested_grant that does not read (422, as Alter's backend answers).
+        case invalidGrantPolicy = "invalid_grant_policy"
+        case invalidRequestedGrant = "invalid_requested_grant"
         // Approvals: the SDK maps the three terminal codes to its Approval*Error classes.
         case approvalNotFound = "approval_not_found"
         case approvalPending = "approval_pending"
@@ -88,6 +91,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
             case .rateLimitExceeded: .tooManyRequests
             case .hitlGrantRequiresProxy: .badRequest
             case .policyNotFound, .approvalNotFound: .notFound
+            case .invalidGrantPolicy, .invalidRequestedGrant: .unprocessableEntity
             case .approvalPending, .approvalDenied, .approvalExpired, .approvalExecutionFailed, .approvalDecided: .conflict
             }
         }

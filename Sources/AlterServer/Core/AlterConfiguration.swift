@@ -41,6 +41,11 @@ public struct AlterConfiguration: Sendable {
     /// How long a request waits for another caller's refresh of the same grant before it
     /// answers `token_refresh_in_progress` (`ALTER_REFRESH_WAIT_SECONDS`, 0.1–120).
     public var refreshWaitLimit: TimeInterval = 10
+    /// How long an approved call may be executing before any instance records it as failed
+    /// (`approval_interrupted`: the instance running it crashed or hung), counted from the
+    /// approval (`ALTER_APPROVAL_EXECUTION_SECONDS`, 1–3600). Longer than a proxied call's own
+    /// 30 s deadline plus a refresh, so a live call is cut by its deadline first.
+    public var approvalExecutionLimit: TimeInterval = 120
     /// The whole-call deadline (head and body) of the vault's own calls to providers: token,
     /// userinfo, revocation. A refresh holds its grant's lock for at most this long.
     public var providerCallTimeout: TimeInterval = 10
@@ -120,6 +125,12 @@ public struct AlterConfiguration: Sendable {
             sqliteRelaxedDurability: environment["ALTER_SQLITE_SYNCHRONOUS"]?.uppercased() == "NORMAL",
             publicURLIsExplicit: environment["ALTER_PUBLIC_URL"] != nil
         )
+        if let raw = environment["ALTER_APPROVAL_EXECUTION_SECONDS"] {
+            guard let seconds = TimeInterval(raw), (1...3600).contains(seconds) else {
+                throw ConfigurationError("ALTER_APPROVAL_EXECUTION_SECONDS must be a number of seconds between 1 and 3600")
+            }
+            approvalExecutionLimit = seconds
+        }
         if let raw = environment["ALTER_REFRESH_WAIT_SECONDS"] {
             guard let seconds = TimeInterval(raw), seconds >= 0.1, seconds <= 120 else {
                 throw ConfigurationError("ALTER_REFRESH_WAIT_SECONDS must be a number of seconds between 0.1 and 120")

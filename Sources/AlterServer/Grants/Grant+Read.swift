@@ -7,7 +7,7 @@ extension Grant {
     /// grant read this way with Fluent's own read of it, field by field).
     static let columns = [
         "id", "app_id", "provider", "account_identifier", "user_subject", "scopes", "status", "access_token", "refresh_token",
-        "expires_at", "account_display_name", "account_email", "variables", "tokens_stored_at", "refreshed_at", "created_at", "updated_at",
+        "expires_at", "account_display_name", "account_email", "variables", "tokens_stored_at", "refreshed_at", "connected_at", "terms", "created_at", "updated_at",
     ]
 
     /// One app's grant by id, read with one SQLKit query and decoded column by column.
@@ -39,6 +39,8 @@ extension Grant {
         grant.variables = try row.decode(column: "variables", as: [String: String]?.self)
         grant.tokensStoredAt = try row.decode(column: "tokens_stored_at", as: Date?.self)
         grant.refreshedAt = try row.decode(column: "refreshed_at", as: Date?.self)
+        grant.connectedAt = try row.decode(column: "connected_at", as: Date?.self)
+        grant.terms = try row.decode(column: "terms", as: String?.self)
         grant.createdAt = try row.decode(column: "created_at", as: Date?.self)
         grant.updatedAt = try row.decode(column: "updated_at", as: Date?.self)
         grant.$id.exists = true

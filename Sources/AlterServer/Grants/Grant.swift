@@ -37,6 +37,10 @@ final class Grant: Model, @unchecked Sendable {
     /// When a refresh last stored tokens: a provider's 401 triggers another refresh only a
     /// while after it (`RefreshCoordinator.mayRefreshAfterRejection`).
     @OptionalField(key: "refreshed_at") var refreshedAt: Date?
+    /// When the person last connected this grant (made or re-authorized it), `Grant+Terms`.
+    @OptionalField(key: "connected_at") var connectedAt: Date?
+    /// `GrantTerms` JSON: the lifetime and restrictions its session set, enforced by `PolicyCheck`.
+    @OptionalField(key: "terms") var terms: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 

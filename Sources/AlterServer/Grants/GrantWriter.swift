@@ -52,6 +52,10 @@ struct GrantWriter {
             grant.accountEmail = account.email ?? grant.accountEmail
             grant.accountDisplayName = account.displayName ?? grant.accountDisplayName
             if !tokens.variables.isEmpty { grant.variables = tokens.variables }
+            grant.connectedAt = now
+            // In the grant's own row, in this transaction: a grant never exists without the
+            // restrictions its session asked for.
+            try grant.takeTerms(of: session)
             // A reauth without a new refresh token keeps none: the old one belonged to the
             // authorization the user just replaced.
             if existing != nil && tokens.refreshToken == nil { grant.sealedRefreshToken = nil }

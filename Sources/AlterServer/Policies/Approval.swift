@@ -37,6 +37,8 @@ final class Approval: Model, @unchecked Sendable {
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "decided_at") var decidedAt: Date?
     @OptionalField(key: "decision_reason") var decisionReason: String?
+    /// Set with `executing`: past it, the run is taken as interrupted (`Approvals.expireIfDue`).
+    @OptionalField(key: "execution_deadline") var executionDeadline: Date?
     @OptionalField(key: "executed_at") var executedAt: Date?
     @OptionalField(key: "execution_error") var executionError: String?
     /// The provider's answer as the SDK's `ApprovalResult` JSON, sealed.
@@ -78,4 +80,19 @@ final class Approval: Model, @unchecked Sendable {
             try await database.schema(Approval.schema).delete()
         }
     }
+
+    /// Adds `execution_deadline`: an approved call cut by a crash ends as `failed` instead of
+    /// staying `executing` forever.
+    struct AddExecutionDeadline: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(Approval.schema).field("execution_deadline", .datetime).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(Approval.schema).deleteField("execution_deadline").update()
+        }
+    }
+
+    /// The stable code an interrupted run's `execution_error` starts with.
+    static let interruptedCode = "approval_interrupted"
 }

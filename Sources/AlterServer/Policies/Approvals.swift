@@ -85,9 +85,15 @@ enum Approvals {
             String(decoding: try JSONEncoder().encode(call), as: UTF8.self), row: id.uuidString, field: Approval.callField)
         approval.createdAt = now
         approval.expiresAt = now.addingTimeInterval(TimeInterval(required.expiresIn))
-        try await approval.create(on: request.db)
-        await audit(approval, .approvalRequested, status: 202, request: request)
         let link = Self.url(of: id, publicURL: request.application.alterConfiguration.publicURL)
+        // The app hears of it (`approval.requested`) exactly when the approval is stored.
+        try await request.db.transaction { db in
+            try await approval.create(on: db)
+            try await WebhookEvents.enqueue(.approvalRequested, appID: approval.$app.id, at: now, on: db) {
+                RequestedEvent(approval: .init(approval, approvalURL: link, portalURL: request.application.alterConfiguration.publicURL + "/portal/apps/\(approval.$app.id.uuidString.lowercased())/approvals"))
+            }
+        }
+        await audit(approval, .approvalRequested, status: 202, request: request)
         let pending = Pending(
             approvalID: id.uuidString.lowercased(), approvalGroupID: id.uuidString.lowercased(), expiresAt: approval.expiresAt,
             expiresIn: required.expiresIn, approvalURL: link,
@@ -106,8 +112,16 @@ enum Approvals {
         return try await expireIfDue(approval, request: request)
     }
 
+    /// A pending approval past `expires_at` becomes `expired`; an executing one past its
+    /// `execution_deadline` becomes `failed` with `approval_interrupted` (the instance running it
+    /// crashed or hung). Each is one conditional UPDATE, so any instance may do it, once; the
+    /// executor's own `executed` / `failed` update is conditional on `executing` too, so exactly
+    /// one outcome is recorded and the call is never run again.
     static func expireIfDue(_ approval: Approval, request: Request) async throws -> Approval {
         let now = request.application.clock.now()
+        if approval.status == .executing, let deadline = approval.executionDeadline, deadline <= now {
+            return try await interrupt(approval, now: now, request: request)
+        }
         guard approval.status == .pending, approval.expiresAt <= now else { return approval }
         let id = try approval.requireID()
         let won = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
@@ -117,6 +131,27 @@ enum Approvals {
         let current = try await Approval.find(id, on: request.db) ?? approval
         if won { await audit(current, .approvalExpired, status: 410, request: request) }
         return current
+    }
+
+    private static func interrupt(_ approval: Approval, now: Date, request: Request) async throws -> Approval {
+        let id = try approval.requireID()
+        let message = "\(Approval.interruptedCode): the approved call did not finish by its execution deadline (the vault running it stopped); it may or may not have reached the provider, and it is not run again."
+        let won = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
+            $0.set("status", to: Approval.Status.failed.rawValue).set("executed_at", to: now).set("execution_error", to: message)
+                .where("status", .equal, Approval.Status.executing.rawValue).where("execution_deadline", .lessThanOrEqual, now)
+        }
+        let current = try await Approval.find(id, on: request.db) ?? approval
+        if won { await audit(current, .approvalFailed, status: 504, request: request, context: ["code": Approval.interruptedCode]) }
+        return current
+    }
+
+    /// Pending approvals of an app (oldest first), with the ones past their time moved on first.
+    static func pending(appID: UUID, request: Request, limit: Int = 200) async throws -> [Approval] {
+        let rows = try await Approval.query(on: request.db).filter(\.$app.$id == appID).filter(\.$status ~~ [.pending, .executing])
+            .sort(\.$createdAt).limit(limit).all()
+        var current: [Approval] = []
+        for row in rows { current.append(try await expireIfDue(row, request: request)) }
+        return current.filter { $0.status == .pending }
     }
 
     /// A new one-time approver link (the previous one stops working); only while pending.
@@ -130,13 +165,13 @@ enum Approvals {
         return (Self.url(of: id, publicURL: request.application.alterConfiguration.publicURL) + "?t=" + token, approval.expiresAt)
     }
 
-    static func audit(_ approval: Approval, _ action: AuditEvent.Action, status: Int, request: Request) async {
+    static func audit(_ approval: Approval, _ action: AuditEvent.Action, status: Int, request: Request, context extra: [String: String] = [:]) async {
         let host = URLComponents(string: approval.url)?.host
         let event = AuditEvent(
             appID: approval.$app.id, grantID: approval.credentialID, action: action, caller: approval.caller, agent: nil,
             method: approval.method, host: host, status: status, at: request.application.clock.now())
         event.reason = approval.reason
-        event.context = ["approval_id": approval.id?.uuidString.lowercased() ?? "", "rule_id": approval.ruleID.uuidString.lowercased()]
+        event.context = ["approval_id": approval.id?.uuidString.lowercased() ?? "", "rule_id": approval.ruleID.uuidString.lowercased()].merging(extra) { $1 }
         await request.application.auditLog.record(event)
     }
 }

@@ -12,8 +12,8 @@ enum PolicyCondition: Sendable, Equatable {
     case rateLimit(limit: Int, per: RateSubject)
     /// A grant may be used only this long after it was made.
     case grantLifetime(maxSeconds: Int)
-    /// Only these methods (nil: any) to URLs matching one of these patterns (nil: any).
-    case allowedRequests(methods: Set<String>?, endpoints: [EndpointPattern]?)
+    /// Only these methods to URLs matching these patterns (`AllowedRequests`).
+    case allowedRequests(AllowedRequests)
     /// The call waits for a person's approval (proxy only), which lapses after `expiresIn` seconds.
     case requiresApproval(expiresIn: Int)
 
@@ -63,22 +63,12 @@ enum PolicyCondition: Sendable, Equatable {
             self = .grantLifetime(maxSeconds: seconds)
         case "allowed_requests":
             try fields.only(["methods", "endpoints"])
-            let methods = try fields.strings("methods")?.map { $0.uppercased() }
-            let endpoints = try fields.strings("endpoints")
-            guard methods != nil || endpoints != nil else { throw Invalid("allowed_requests needs methods, endpoints or both.") }
-            if let methods, methods.isEmpty || !methods.allSatisfy(ProxyMethods.all.contains) {
-                throw Invalid("allowed_requests.methods must list some of \(ProxyMethods.all.sorted().joined(separator: ", ")).")
+            let methods = try fields.strings("methods"), endpoints = try fields.strings("endpoints")
+            switch Result(catching: { () throws(AllowedRequests.Invalid) in try AllowedRequests(methods: methods, endpoints: endpoints) }) {
+            case .success(let allowed): self = .allowedRequests(allowed)
+            case .failure(let invalid):
+                throw Invalid(invalid.message(in: "allowed_requests", methods: "methods", endpoints: "endpoints"))
             }
-            let patterns = try endpoints.map { list throws(Invalid) in
-                guard !list.isEmpty, list.count <= 100 else { throw Invalid("allowed_requests.endpoints must list 1 to 100 URL patterns.") }
-                return try list.map { entry throws(Invalid) in
-                    guard let pattern = EndpointPattern(entry) else {
-                        throw Invalid("allowed_requests.endpoints: \(entry.prefix(80)) is not an http(s) URL pattern (a * matches any characters).")
-                    }
-                    return pattern
-                }
-            }
-            self = .allowedRequests(methods: methods.map(Set.init), endpoints: patterns)
         case "requires_approval":
             try fields.only(["expires_in_seconds"])
             let seconds = try fields.int("expires_in_seconds") ?? 600
@@ -145,9 +135,4 @@ enum PolicyCondition: Sendable, Equatable {
             }
         }
     }
-}
-
-/// The methods a proxied call may use (`ProxyRequest.methods` says the same for the proxy).
-enum ProxyMethods {
-    static let all: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 }

@@ -8,13 +8,17 @@ import Vapor
 /// costs one dictionary lookup). A rule written through this instance is seen at once; one
 /// written through another instance within `lifetime` (as a revoked key is, `AppKeyCache`).
 final class PolicyIndex: Sendable {
-    /// A stored rule as the check reads it; `condition` is the reason it does not read, if so.
+    /// A rule as the check reads it; `condition` is the reason it does not read, if so. A stored
+    /// rule has its `id`; a grant's own terms (`PolicyCheck.terms`) have none.
     struct Loaded: Sendable {
-        let id: UUID
+        let id: UUID?
         let scope: PolicyRule.Scope
         let target: String?
         let kind: String
         let condition: Result<PolicyCondition, PolicyCondition.Invalid>
+
+        /// How a refusal names it.
+        var name: String { id.map { "Policy rule " + $0.uuidString.lowercased() } ?? "The grant's \(kind) terms" }
     }
 
     private struct Entry {

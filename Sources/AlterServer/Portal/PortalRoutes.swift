@@ -4,7 +4,7 @@ import Vapor
 /// `/portal`: the operators' web UI (`ALTER_PORTAL=off` leaves it out). Every page calls the
 /// same capability functions as the CLI and `/v1` (`AppSettings`, `AppKeyManagement`,
 /// `ProviderSetup`, `IdentitySettings`, `WebhookEndpoint`, `GrantListing`,
-/// `GrantRevocation`, `AuditQuery`, `AgentRegistry`, `ManagedSecrets`).
+/// `GrantRevocation`, `AuditQuery`, `AgentRegistry`, `ManagedSecrets`, `ApprovalExecution`).
 struct PortalRoutes: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let portal = routes.grouped("portal").grouped(PortalErrorMiddleware(), OperatorSessionMiddleware())
@@ -19,6 +19,7 @@ struct PortalRoutes: RouteCollection {
         PortalGrantsController().register(app)
         PortalAuditController().register(app)
         PortalAgentsController().register(app)
+        PortalApprovalsController().register(app)
     }
 }
 

@@ -11,11 +11,11 @@ extension VaultCredential {
         case .oauth(let grant):
             return CredentialUse(
                 appID: grant.$app.id, grantID: try grant.requireID(), provider: grant.provider, agentID: agentID,
-                grantCreatedAt: grant.createdAt, method: method, url: url, surface: surface)
+                lifetimeStart: grant.lifetimeStart, grantTerms: grant.terms, method: method, url: url, surface: surface)
         case .secret(let grant, let secret):
             return CredentialUse(
                 appID: grant.$app.id, grantID: try grant.requireID(), provider: secret.slug, agentID: agentID,
-                grantCreatedAt: grant.createdAt, method: method, url: url, surface: surface)
+                lifetimeStart: grant.createdAt, grantTerms: nil, method: method, url: url, surface: surface)
         }
     }
 }

@@ -24,9 +24,13 @@ struct SDKConnectController: RouteCollection {
         var metadata: Metadata?
         var agent: String?
         var userToken: String?
+        var grantPolicy: LooseJSON?
+        var requestedGrant: LooseJSON?
 
         enum CodingKeys: String, CodingKey {
             case agent, metadata
+            case grantPolicy = "grant_policy"
+            case requestedGrant = "requested_grant"
             case allowedProviders = "allowed_providers"
             case returnURL = "return_url"
             case allowedOrigin = "allowed_origin"
@@ -39,7 +43,7 @@ struct SDKConnectController: RouteCollection {
             if let agent = metadata?.userAgent { context["user_agent"] = String(agent.prefix(512)) }
             return .init(
                 allowedProviders: allowedProviders, allowedOrigin: allowedOrigin, returnURL: returnURL, userToken: userToken, agent: agent,
-                metadata: context.isEmpty ? nil : context)
+                metadata: context.isEmpty ? nil : context, grantPolicy: grantPolicy, requestedGrant: requestedGrant)
         }
     }
 

@@ -36,6 +36,8 @@ final class ConnectSession: Model, @unchecked Sendable {
     @OptionalField(key: "metadata") var metadata: [String: String]?
     /// The grant this session re-authorizes (`repair_grant_id`) when the same account returns.
     @OptionalField(key: "repair_grant_id") var repairGrantID: UUID?
+    /// `GrantTerms` as JSON: the lifetime and restrictions the grants of this session get.
+    @OptionalField(key: "grant_terms") var grantTerms: String?
     @Field(key: "expires_at") var expiresAt: Date
     /// Set when the Connect UI first loads the token; a second load is refused.
     @OptionalField(key: "consumed_at") var consumedAt: Date?
@@ -100,6 +102,17 @@ final class ConnectSession: Model, @unchecked Sendable {
 }
 
 extension ConnectSession {
+    /// Adds `grant_terms` (`grant_policy` and `requested_grant.restrictions`, issue 16).
+    struct AddGrantTerms: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).field("grant_terms", .string).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(ConnectSession.schema).deleteField("grant_terms").update()
+        }
+    }
+
     /// The session a bearer of `token` holds, by the token's hash; nil for a malformed or
     /// unknown token.
     static func find(token: String, on db: any Database) async throws -> ConnectSession? {

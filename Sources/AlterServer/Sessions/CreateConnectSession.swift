@@ -11,6 +11,8 @@ struct CreateConnectSessionRequest: Content {
     var returnURL: String?
     var metadata: [String: String]?
     var repairGrantID: String?
+    var grantPolicy: LooseJSON?
+    var requestedGrant: LooseJSON?
 
     enum CodingKeys: String, CodingKey {
         case allowedProviders = "allowed_providers"
@@ -19,12 +21,14 @@ struct CreateConnectSessionRequest: Content {
         case agent, metadata
         case repairGrantID = "repair_grant_id"
         case returnURL = "return_url"
+        case grantPolicy = "grant_policy"
+        case requestedGrant = "requested_grant"
     }
 
     var order: SessionMinter.Order {
         .init(
             allowedProviders: allowedProviders, allowedOrigin: allowedOrigin, returnURL: returnURL, userToken: userToken, agent: agent,
-            metadata: metadata, repairGrantID: repairGrantID)
+            metadata: metadata, repairGrantID: repairGrantID, grantPolicy: grantPolicy, requestedGrant: requestedGrant)
     }
 }
 
@@ -50,6 +54,8 @@ enum ConnectSessionRules {
         var agent: String?
         var metadata: [String: String]?
         var repairGrantID: UUID?
+        /// What the session's grants get: lifetime and restrictions, enforced by `PolicyCheck`.
+        var terms: GrantTerms?
     }
 
     static func check(_ request: SessionMinter.Order, app: ClientApp, configuredProviders: [String]) throws -> Accepted {
@@ -83,8 +89,10 @@ enum ConnectSessionRules {
             }
             repair = id
         }
+        let terms = try GrantTerms(grantPolicy: request.grantPolicy, requestedGrant: request.requestedGrant)
         return Accepted(
-            providers: providers, origin: origin, returnURL: returnURL, agent: request.agent, metadata: request.metadata, repairGrantID: repair)
+            providers: providers, origin: origin, returnURL: returnURL, agent: request.agent, metadata: request.metadata, repairGrantID: repair,
+            terms: terms)
     }
 
     /// Omitted → every configured provider; listed → the configured ones among them, in the

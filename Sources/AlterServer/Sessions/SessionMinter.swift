@@ -19,6 +19,9 @@ enum SessionMinter {
         /// SDK's `repair_grant_id`, with exactly one provider). Only a grant of this app, of
         /// that provider, for that account and end user is ever matched (`GrantWriter`).
         var repairGrantID: String?
+        /// `grant_policy` and `requested_grant` as sent (`GrantTerms` reads them).
+        var grantPolicy: LooseJSON?
+        var requestedGrant: LooseJSON?
     }
 
     struct Minted: Sendable {
@@ -62,6 +65,7 @@ enum SessionMinter {
         session.$agent.id = agentID
         session.metadata = accepted.metadata
         session.repairGrantID = accepted.repairGrantID
+        session.grantTerms = accepted.terms?.json
         session.expiresAt = application.clock.now().addingTimeInterval(configuration.sessionTTL)
         session.status = .pending
         try await session.create(on: db)

@@ -12,6 +12,8 @@ final class WebhookOutbox: Model, @unchecked Sendable {
         case grantReauthorized = "grant.reauthorized"
         case grantRevoked = "grant.revoked"
         case grantRefreshFailed = "grant.refresh_failed"
+        /// A call waits for a person's approval (`Approvals.hold`).
+        case approvalRequested = "approval.requested"
     }
 
     @ID(key: .id) var id: UUID?

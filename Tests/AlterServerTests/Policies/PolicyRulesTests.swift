@@ -88,6 +88,6 @@ struct PolicyRulesTests {
     func goodSettings() throws {
         #expect(try PolicyCondition(kind: "rate_limit", settings: #"{"limit": 5}"#) == .rateLimit(limit: 5, per: .grant))
         #expect(try PolicyCondition(kind: "requires_approval", settings: "{}") == .requiresApproval(expiresIn: 600))
-        #expect(try PolicyCondition(kind: "allowed_requests", settings: #"{"methods": ["get"]}"#) == .allowedRequests(methods: ["GET"], endpoints: nil))
+        #expect(try PolicyCondition(kind: "allowed_requests", settings: #"{"methods": ["get"]}"#) == .allowedRequests(AllowedRequests(methods: Set(["GET"]), endpoints: nil)))
     }
 }
