@@ -36,11 +36,11 @@ struct EnvKeyRotationTests {
             let alter = AlterProcess()
             defer { alter.cleanUp() }
             var other = try await SecondInstance.start(sharing: app, encryptionKeys: k1)
-            defer { other.stop() }
+            defer { other.terminate() }
             #expect(try await serves(other) == 200)
 
             // 1. The new key second (opens, does not seal), on every instance.
-            other.stop()
+            await other.stop()
             other = try await SecondInstance.start(sharing: app, encryptionKeys: "\(k1),\(k2)")
             try await restartHere("\(k1),\(k2)")
             #expect(try await serves(other) == 200)
@@ -56,7 +56,7 @@ struct EnvKeyRotationTests {
             // An instance left with the old ring alone cannot open that: it refuses to start.
             let stale = try await KeyRingCheckTests.serve(alter, url: url, keys: k1)
             #expect(stale.exited && stale.error.contains("key ring lacks it"), "\(stale.error)")
-            other.stop()
+            await other.stop()
             other = try await SecondInstance.start(sharing: app, encryptionKeys: "\(k2),\(k1)")
             #expect(try await serves(other) == 200)
 
@@ -69,11 +69,12 @@ struct EnvKeyRotationTests {
             #expect(try await vault.proxy(call).status == 200)
 
             // 4. The old key may go.
-            other.stop()
+            await other.stop()
             other = try await SecondInstance.start(sharing: app, encryptionKeys: k2)
             try await restartHere(k2)
             #expect(try await serves(other) == 200)
             #expect(try await vault.proxy(call).status == 200)
+            await other.stop()
         }
     }
 }

@@ -77,11 +77,9 @@ struct KeyRingCheckTests {
             return false
         }
         if process.isRunning { process.terminate() }
-        if started {
-            process.waitUntilExit()
-            return Outcome(exited: false, status: 0, error: "")
-        }
-        process.waitUntilExit()
+        // Waited for without holding a thread (see `SecondInstance.stop`).
+        await SecondInstance.exit(of: process)
+        if started { return Outcome(exited: false, status: 0, error: "") }
         let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return Outcome(exited: true, status: process.terminationStatus, error: error)
     }

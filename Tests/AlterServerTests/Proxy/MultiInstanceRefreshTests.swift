@@ -57,15 +57,29 @@ struct SecondInstance {
         return process
     }
 
-    func stop() {
+    /// SIGTERM, then waits for the exit without holding a thread: `waitUntilExit` blocked one
+    /// of the cooperative pool's two for each instance's shutdown (about 1.5 s in debug), and a
+    /// few such stops at once stalled every other suite's timers and SQLite work (a 300 ms
+    /// client timeout measured 15 s; eight SQLite writers timed out waiting for connections).
+    func stop() async {
         process.terminate()
-        process.waitUntilExit()
+        await Self.exit(of: process)
     }
 
     /// `kill -9`: no shutdown, no flush, open transactions cut off.
-    func kill() {
+    func kill() async {
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await Self.exit(of: process)
+    }
+
+    /// For `defer` (which cannot await), on the paths where the test already failed: ends the
+    /// process without waiting for it.
+    func terminate() {
+        if process.isRunning { process.terminate() }
+    }
+
+    static func exit(of process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
     }
 }
 
@@ -83,7 +97,7 @@ struct MultiInstanceRefreshTests {
             let connected = ContinuousClock.now
             try await vault.control(["access_token_ttl": 3600])
             let second = try await SecondInstance.start(sharing: app)
-            defer { second.stop() }
+            defer { second.terminate() }
             try await Task.sleep(until: connected + .milliseconds(2500))
             // One connection per call, so that the 200 calls really are simultaneous (and none
             // waits in the test's own connection queue).
@@ -114,6 +128,7 @@ struct MultiInstanceRefreshTests {
             #expect(statuses.count == 200)
             #expect(statuses.allSatisfy { $0 == "200" }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
             #expect(try await vault.sandbox()["refresh_count"] as? Int == before + 1)
+            await second.stop()
         }
     }
 }

@@ -37,7 +37,7 @@ struct CrashRefreshTests {
             #expect(try await Grant.find(UUID(uuidString: grantID), on: app.db)?.status == .active)
 
             let restarted = try await SecondInstance.start(sharing: app)
-            defer { restarted.stop() }
+            defer { restarted.terminate() }
             // Within seconds of the restart and before anyone calls: no longer silently active.
             try await Self.waitUntil("the restarted instance settled the lost refresh") {
                 try await Grant.find(UUID(uuidString: grantID), on: app.db)?.status == .error
@@ -64,6 +64,7 @@ struct CrashRefreshTests {
             // One refresh only: the restarted instance's, which the provider refused.
             #expect(try await vault.sandbox()["refresh_count"] as? Int == before + 2)
             #expect(try await RefreshJournal.open(limit: 10, on: app.db).isEmpty)
+            await restarted.stop()
         }
     }
 
@@ -81,7 +82,7 @@ struct CrashRefreshTests {
             #expect(try await vault.sandbox()["refresh_count"] as? Int == before)
 
             let restarted = try await SecondInstance.start(sharing: app)
-            defer { restarted.stop() }
+            defer { restarted.terminate() }
             try await Self.waitUntil("the restarted instance refreshed the grant") { try await vault.sandbox()["refresh_count"] as? Int == before + 1 }
             try await withTestBrowser(baseURL: restarted.baseURL) { other in
                 let call = try await VaultCalls(browser: other, key: seeded.key).proxy(["method": "GET", "url": vault.calendarURL, "grant_id": grantID])
@@ -90,6 +91,7 @@ struct CrashRefreshTests {
             #expect(try await Grant.find(UUID(uuidString: grantID), on: app.db)?.status == .active)
             #expect(try await vault.sandbox()["refresh_count"] as? Int == before + 1)
             #expect(try await RefreshJournal.open(limit: 10, on: app.db).isEmpty)
+            await restarted.stop()
         }
     }
 
@@ -112,7 +114,7 @@ struct CrashRefreshTests {
             }
         }
         try await waitUntil("the refresh is in flight", inFlight)
-        instance.kill()
+        await instance.kill()
         _ = await call.value
     }
 
