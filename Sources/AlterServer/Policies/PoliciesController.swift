@@ -81,7 +81,13 @@ struct PoliciesController: RouteCollection {
         guard let buffer = request.body.data, let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
             throw APIError.invalidRequest("The request body must be a JSON object.")
         }
-        guard let settings = object["settings"], !(settings is NSNull) else { return "{}" }
+        return try normalizedSettings(object["settings"])
+    }
+
+    /// A settings value as stored: a JSON object re-encoded compactly with sorted keys; absent
+    /// or null is `{}`. Shared by `/v1/policies` and the portal's Policies form.
+    static func normalizedSettings(_ settings: Any?) throws -> String {
+        guard let settings, !(settings is NSNull) else { return "{}" }
         guard settings is [String: Any] else { throw APIError.invalidRequest("settings must be a JSON object.") }
         let data = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)

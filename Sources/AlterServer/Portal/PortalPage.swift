@@ -10,7 +10,7 @@ struct PortalPage {
 
     /// The sections of one app, in the order of the navigation.
     enum Section: String, CaseIterable {
-        case overview, keys, providers, identity, webhooks, grants, audit, agents, secrets, approvals
+        case overview, keys, providers, identity, webhooks, grants, audit, agents, secrets, policies, approvals
 
         var title: String {
             switch self {
@@ -23,6 +23,7 @@ struct PortalPage {
             case .audit: "Audit"
             case .agents: "Agents"
             case .secrets: "Secrets"
+            case .policies: "Policies"
             case .approvals: "Approvals"
             }
         }
@@ -123,6 +124,8 @@ enum PortalNotice {
         "retry_queued": "The event is queued for delivery now.",
         "agent_revoked": "The agent and its keys are revoked.",
         "secret_deleted": "The managed secret is deleted.",
+        "policy_added": "The rule is added. Every instance applies it within 5 seconds.",
+        "policy_deleted": "The rule is deleted. Every instance stops applying it within 5 seconds.",
         "approval_approved": "Approved. The call was made once; its result is kept for the app.",
         "approval_denied": "Denied. The call is not made.",
         "app_deleted": "The app is deleted.",

@@ -19,6 +19,7 @@ struct PortalRoutes: RouteCollection {
         PortalGrantsController().register(app)
         PortalAuditController().register(app)
         PortalAgentsController().register(app)
+        PortalPoliciesController().register(app)
         PortalApprovalsController().register(app)
     }
 }
