@@ -29,7 +29,7 @@ from playwright.sync_api import Page
 
 from conftest import Echo, ServerProcess, Vault, alter_cli, alter_env, free_port, http
 from sdk_support import IdentityApp, run_sdk
-from test_policies import approver_link, await_approval, held
+from test_policies import approver_link, await_approval, call, fresh_grant, held, rule
 from test_portal import sign_in
 
 
@@ -130,6 +130,44 @@ def test_the_app_is_told_by_a_signed_webhook_and_an_operator_approves_in_the_por
                              headers={"Authorization": f"Bearer {app.key}"})[1])["events"]
     approved = [e for e in events if e["action"] == "approval_approved"]
     assert len(approved) == 1 and approved[0].get("context", {}).get("decided_by") == f"operator:{vault.portal_email}", approved
+
+
+def test_a_rules_approvers_decide_who_may_approve(vault: Vault, app: IdentityApp, echo: Echo, page: Page) -> None:
+    """`requires_approval.approvers`: a link-only rule refuses the portal operator (nothing
+    decided, nothing sent) and its link approves; an operators-only rule gives no link."""
+    def held_by(approvers: list[str]) -> Any:
+        grant = fresh_grant(vault, app, echo)
+        rule(vault, app, grant, "requires_approval", approvers=approvers)
+        pending = call(vault, app, echo.origin + "/v1/things/9", grant, proxy=True, method="POST", json={"n": 9}, reason="ship order 9")
+        assert pending.status == "pending"
+        return pending
+
+    link_only = held_by(["link"])
+    before = len(echo.calls)
+    sign_in(page, vault)
+    page.goto(f"{vault.url}/portal/apps/{app.app_id.lower()}/approvals")
+    row = page.locator(f"#approval-{link_only.approval_id}")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        row.locator("button[value=approve]").click()
+    assert answer.value.status == 403
+    assert "does not let a portal operator decide it" in page.inner_text(".error")
+    status = run_sdk(vault.url, app.key, lambda sdk: sdk.get_approval_status(str(link_only.approval_id)))
+    assert status.status == "pending" and len(echo.calls) == before
+    page.goto(approver_link(vault, app, link_only.approval_id))
+    page.locator("#approve").click()
+    page.wait_for_selector("#alter-notice")
+    assert await_approval(vault, app, link_only.approval_id).result(timeout=60).status_code == 200
+    assert len(echo.calls) == before + 1
+
+    operators_only = held_by(["operators"])
+    status, body = http("POST", f"{vault.url}/v1/approvals/{operators_only.approval_id}/approver-link",
+                        headers={"Authorization": f"Bearer {app.key}"})
+    assert status == 403 and json.loads(body)["error"]["code"] == "approver_not_allowed", body
+    # A rule naming nobody, or someone unknown, is refused when it is made.
+    for approvers in [[], ["boss"]]:
+        status, body = http("POST", f"{vault.url}/v1/policies", {"scope": "app", "kind": "requires_approval", "settings": {"approvers": approvers}},
+                            headers={"Authorization": f"Bearer {app.key}"})
+        assert status == 400 and "approvers" in body, body
 
 
 def pending_grant(vault: Vault, app: IdentityApp, approval_id: str) -> str:

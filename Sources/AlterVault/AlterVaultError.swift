@@ -163,6 +163,8 @@ public struct AlterVaultError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let approvalExecutionFailed = Code(rawValue: "approval_execution_failed")
         /// The approval was already decided, expired, or the link was replaced (409).
         public static let approvalDecided = Code(rawValue: "approval_decided")
+        /// The held call's rule does not let this kind of approver decide it (403).
+        public static let approverNotAllowed = Code(rawValue: "approver_not_allowed")
 
         // This SDK
 

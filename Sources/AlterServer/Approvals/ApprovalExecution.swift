@@ -29,6 +29,30 @@ enum ApprovalExecution {
             case .portalOperator(let email): "operator:" + String(email.prefix(200))
             }
         }
+
+        var kind: PolicyCondition.Approvers {
+            switch self {
+            case .link: .link
+            case .portalOperator: .operators
+            }
+        }
+    }
+
+    /// Refuses (403 `approver_not_allowed`) an approver the held call's rule does not name
+    /// (`requires_approval.approvers`). A rule deleted since the call was held no longer
+    /// restricts who decides; one that no longer reads refuses everyone (fail closed).
+    static func checkAllowed(_ kind: PolicyCondition.Approvers, for approval: Approval, on db: any Database) async throws {
+        guard let rule = try await PolicyRule.find(approval.ruleID, on: db) else { return }
+        let allowed: Set<PolicyCondition.Approvers>
+        switch try? PolicyCondition(kind: rule.kind, settings: rule.settings) {
+        case .requiresApproval(_, let approvers)?: allowed = approvers
+        default: allowed = []
+        }
+        guard allowed.contains(kind) else {
+            let who = kind == .link ? "an approver link" : "a portal operator"
+            throw APIError(.approverNotAllowed, "This call's rule does not let \(who) decide it (requires_approval.approvers).",
+                           details: ["rule_id": approval.ruleID.uuidString.lowercased()])
+        }
     }
 
     /// The SDK's `ApprovalResult`: the proxy answer with its `approval_id`.
@@ -39,6 +63,7 @@ enum ApprovalExecution {
     ///   decided, expired, or a wrong token).
     static func decide(_ approval: Approval, by approver: Approver, decision: Decision, reason: String?, request: Request) async throws -> Approval {
         let id = try approval.requireID()
+        try await checkAllowed(approver.kind, for: approval, on: request.db)
         let now = request.application.clock.now()
         let next: Approval.Status = decision == .approve ? .executing : .denied
         let deadline = now.addingTimeInterval(request.application.alterConfiguration.approvalExecutionLimit)

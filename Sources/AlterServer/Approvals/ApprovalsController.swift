@@ -98,6 +98,7 @@ struct ApprovalsController: RouteCollection {
 
     func link(request: Request) async throws -> Response {
         let approval = try await Approvals.find(request.parameters.get("approval") ?? "", appID: try request.authenticatedApp.app.requireID(), request: request)
+        try await ApprovalExecution.checkAllowed(.link, for: approval, on: request.db)
         let made = try await Approvals.approverLink(for: approval, request: request)
         let response = Response(status: .created)
         try response.content.encode(Link(approverURL: made.url, expiresAt: made.expiresAt))

@@ -67,6 +67,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
         case approvalExpired = "approval_expired"
         case approvalExecutionFailed = "approval_execution_failed"
         case approvalDecided = "approval_decided"
+        case approverNotAllowed = "approver_not_allowed"
 
         /// The HTTP status every response with this code carries.
         var status: HTTPResponseStatus {
@@ -87,7 +88,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
             case .refreshFailed: .serviceUnavailable
             case .upstreamTimeout: .gatewayTimeout
             case .internalError: .internalServerError
-            case .outsideTimeWindow, .ipNotAllowed, .requestNotAllowed, .policyError: .forbidden
+            case .outsideTimeWindow, .ipNotAllowed, .requestNotAllowed, .policyError, .approverNotAllowed: .forbidden
             case .rateLimitExceeded: .tooManyRequests
             case .hitlGrantRequiresProxy: .badRequest
             case .policyNotFound, .approvalNotFound: .notFound

@@ -88,7 +88,7 @@ enum PolicyCheck {
                 if moment == .approvedExecution { continue }
                 guard let id = rule.id else { throw await deny(Self.notStored(rule), rule, use, request) }
                 counted.append((id, rule, limit, per == .grant ? .grant(use.grantID) : .agent(use.agentID)))
-            case .requiresApproval(let expiresIn):
+            case .requiresApproval(let expiresIn, _):
                 if moment == .approvedExecution { continue }
                 guard let id = rule.id else { throw await deny(Self.notStored(rule), rule, use, request) }
                 if approval == nil { approval = ApprovalRequired(ruleID: id, expiresIn: expiresIn, grantID: use.grantID) }

@@ -14,11 +14,18 @@ enum PolicyCondition: Sendable, Equatable {
     case grantLifetime(maxSeconds: Int)
     /// Only these methods to URLs matching these patterns (`AllowedRequests`).
     case allowedRequests(AllowedRequests)
-    /// The call waits for a person's approval (proxy only), which lapses after `expiresIn` seconds.
-    case requiresApproval(expiresIn: Int)
+    /// The call waits for a person's approval (proxy only), which lapses after `expiresIn`
+    /// seconds, given by one of `approvers`.
+    case requiresApproval(expiresIn: Int, approvers: Set<Approvers>)
 
     enum RateSubject: String, Sendable {
         case grant, agent
+    }
+
+    /// Who may decide a held call: signed-in portal operators, or whoever the app hands the
+    /// one-time approver link to (`POST /v1/approvals/{id}/approver-link`).
+    enum Approvers: String, Sendable, CaseIterable {
+        case operators, link
     }
 
     static let kinds = ["time_window", "ip_allowlist", "rate_limit", "grant_lifetime", "allowed_requests", "requires_approval"]
@@ -70,10 +77,15 @@ enum PolicyCondition: Sendable, Equatable {
                 throw Invalid(invalid.message(in: "allowed_requests", methods: "methods", endpoints: "endpoints"))
             }
         case "requires_approval":
-            try fields.only(["expires_in_seconds"])
+            try fields.only(["expires_in_seconds", "approvers"])
             let seconds = try fields.int("expires_in_seconds") ?? 600
             guard (2...86_400).contains(seconds) else { throw Invalid("requires_approval.expires_in_seconds must be 2 to 86400.") }
-            self = .requiresApproval(expiresIn: seconds)
+            let names = try fields.strings("approvers") ?? Approvers.allCases.map(\.rawValue)
+            let approvers = Set(names.compactMap(Approvers.init(rawValue:)))
+            guard !names.isEmpty, approvers.count == Set(names).count else {
+                throw Invalid("requires_approval.approvers lists one or both of operators, link.")
+            }
+            self = .requiresApproval(expiresIn: seconds, approvers: approvers)
         default:
             throw Invalid("kind must be one of \(Self.kinds.joined(separator: ", ")).")
         }

@@ -27,6 +27,8 @@ struct PortalApprovalsController {
                 reason: PortalForm.optionalField(request, "note"), request: request)
         } catch let error as APIError where error.code == .approvalDecided {
             return try await page(request, error: "This call was already decided or has expired; nothing was changed.", status: .conflict)
+        } catch let error as APIError where error.code == .approverNotAllowed {
+            return try await page(request, error: "\(error.message) Nothing was changed.", status: .forbidden)
         }
         return PortalForm.redirect(PortalPage.Section.approvals.path(appID), done: decision == .approve ? "approval_approved" : "approval_denied")
     }

@@ -87,7 +87,11 @@ struct PolicyRulesTests {
     @Test("settings that read")
     func goodSettings() throws {
         #expect(try PolicyCondition(kind: "rate_limit", settings: #"{"limit": 5}"#) == .rateLimit(limit: 5, per: .grant))
-        #expect(try PolicyCondition(kind: "requires_approval", settings: "{}") == .requiresApproval(expiresIn: 600))
+        #expect(try PolicyCondition(kind: "requires_approval", settings: "{}") == .requiresApproval(expiresIn: 600, approvers: [.operators, .link]))
+        #expect(try PolicyCondition(kind: "requires_approval", settings: #"{"approvers":["link"]}"#) == .requiresApproval(expiresIn: 600, approvers: [.link]))
+        for refused in [#"{"approvers":[]}"#, #"{"approvers":["boss"]}"#] {
+            #expect(throws: PolicyCondition.Invalid.self, "\(refused)") { try PolicyCondition(kind: "requires_approval", settings: refused) }
+        }
         #expect(try PolicyCondition(kind: "allowed_requests", settings: #"{"methods": ["get"]}"#) == .allowedRequests(AllowedRequests(methods: Set(["GET"]), endpoints: nil)))
     }
 }
