@@ -36,7 +36,7 @@ enum PolicyCondition: Sendable, Equatable {
     }
 
     init(kind: String, settings: String) throws(Invalid) {
-        guard let object = try? JSONDecoder().decode([String: Setting].self, from: Data(settings.utf8)) else {
+        guard let object = try? JSONDecoder().decode([String: LooseJSON].self, from: Data(settings.utf8)) else {
             throw Invalid("settings must be a JSON object.")
         }
         let fields = Fields(object, kind: kind)
@@ -91,28 +91,12 @@ enum PolicyCondition: Sendable, Equatable {
         }
     }
 
-    /// One value of a settings object, typed as JSON typed it.
-    private enum Setting: Decodable {
-        case null, bool(Bool), int(Int), number(Double), string(String), strings([String]), other
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() { self = .null }
-            else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-            else if let value = try? container.decode(Int.self) { self = .int(value) }
-            else if let value = try? container.decode(Double.self) { self = .number(value) }
-            else if let value = try? container.decode(String.self) { self = .string(value) }
-            else if let value = try? container.decode([String].self) { self = .strings(value) }
-            else { self = .other }
-        }
-    }
-
     /// Strict reading of a settings object: unknown keys and wrong types are refused.
     private struct Fields {
-        let object: [String: Setting]
+        let object: [String: LooseJSON]
         let kind: String
 
-        init(_ object: [String: Setting], kind: String) {
+        init(_ object: [String: LooseJSON], kind: String) {
             self.object = object
             self.kind = kind
         }
