@@ -7,11 +7,19 @@ time goes (demo backend minting, each hop, each page). Timings are printed, neve
 loaded machine must not fail the build (and on a loaded machine, read the best run).
 
     .venv/bin/pytest e2e/test_connect_timing.py -s
+
+Against another build (a release binary, for the figures the issue asks for), name it the way
+every e2e test takes its server binary (conftest.py):
+
+    ALTER_BIN=.build-release/release/alter .venv/bin/pytest e2e/test_connect_timing.py -s
+
+The load average is printed with the figures: read them only beside it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from typing import Any
 
@@ -102,7 +110,9 @@ def test_the_machines_part_of_a_connect_in_the_demo(vault, browser: Browser):
             f"{path} start +{v['start'] - click:.0f} resp +{v['response'] - click:.0f} ready +{v['ready'] - click:.0f}"
             f" (redirect hop {v['redirect']:.0f} ms, server wait {v['wait']:.0f} ms, response → DOMContentLoaded {v['dcl']:.0f} ms)"
             for path, v in pages))
-    print(f"\nmachine's part of a connect in the demo (Chromium, {RUNS} runs after a warm-up):")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    binary = os.environ.get("ALTER_BIN", ".build/debug/alter")
+    print(f"\nmachine's part of a connect in the demo (Chromium, {RUNS} runs after a warm-up; {binary}; load {load}):")
     print(f"  click → consent page shown: median {statistics.median(before):.0f} ms, best {min(before):.0f} ms  {[round(x) for x in before]}")
     print(f"  consent click → onSuccess:  median {statistics.median(after):.0f} ms, best {min(after):.0f} ms  {[round(x) for x in after]}")
     print(f"  together:                   median {statistics.median(totals):.0f} ms, best {min(totals):.0f} ms  {[round(x) for x in totals]}")

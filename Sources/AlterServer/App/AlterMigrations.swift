@@ -45,5 +45,6 @@ enum AlterMigrations {
         ConnectSession.AddGrantTerms(),
         Grant.AddTerms(),
         Approval.AddExecutionDeadline(),
+        OAuthAttempt.AddLease(),
     ]
 }

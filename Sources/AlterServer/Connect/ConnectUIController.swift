@@ -35,17 +35,25 @@ struct ConnectUIController: RouteCollection {
         // F1: a link forwarded from another site is refused before anyone can consume it.
         let evidence = FirstLoadProof.evidence(of: request, sessionOrigin: session.origin)
         if session.state(at: now) == .unused, evidence == .foreignPage { return FirstLoadProof.foreignPage(request) }
-        if session.state(at: now) == .unused,
-            try await SessionStore(db: request.db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now)
-        {
-            // F1: in redirect mode the app's page as Referer is the proof; a popup proves itself by its handshake.
-            let shown = mode == .redirect && evidence == .appPage
-            let proof = FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID)
-            let address = shown ? FirstLoadProof.adding(proof, to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
-            let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
-            let response = try await Self.flowPage(session, now: now, catalog: catalog, proof: proof, proofPresented: shown, address: address, request: request)
-            BrowserBinding.setCookie(cookie, for: sessionID, on: response, configuration: request.application.alterConfiguration)
-            return response
+        if session.state(at: now) == .unused {
+            // One transaction: the consume and, for one provider, the OAuth attempt the page
+            // links to commit together (one write to disk on the popup's critical path, issue 13).
+            let page = try await request.db.transaction { db -> Response? in
+                guard try await SessionStore(db: db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now) else {
+                    return nil
+                }
+                // F1: in redirect mode the app's page as Referer is the proof; a popup proves itself by its handshake.
+                let shown = mode == .redirect && evidence == .appPage
+                let proof = FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID)
+                let address = shown ? FirstLoadProof.adding(proof, to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
+                let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: db)
+                return try await Self.flowPage(
+                    session, now: now, catalog: catalog, proof: proof, proofPresented: shown, address: address, request: request, on: db)
+            }
+            if let page {
+                BrowserBinding.setCookie(cookie, for: sessionID, on: page, configuration: request.application.alterConfiguration)
+                return page
+            }
         }
         // A second load (or an expired token) reports session_expired to whoever opened it.
         return FinishPage.render(
@@ -81,7 +89,8 @@ struct ConnectUIController: RouteCollection {
         }
         let proof = FirstLoadProof.token(request, sessionID: try session.requireID()) ?? ""
         let presented = FirstLoadProof.isPresented(request, sessionID: try session.requireID())
-        return try await Self.flowPage(session, now: now, catalog: catalog, proof: proof, proofPresented: presented, events: events, notice: notice, request: request)
+        return try await Self.flowPage(
+            session, now: now, catalog: catalog, proof: proof, proofPresented: presented, events: events, notice: notice, request: request, on: request.db)
     }
 
     /// The flow page of a bound session: the picker, the automatic start for a single
@@ -89,27 +98,33 @@ struct ConnectUIController: RouteCollection {
     /// clean URL the page puts in the address bar (the entry renders this page itself).
     static func flowPage(
         _ session: ConnectSession, now: Date, catalog: ProviderCatalog, proof: String, proofPresented: Bool, address: String? = nil,
-        events: [HostedPage.Script.Event] = [], notice: String? = nil, request: Request
+        events: [HostedPage.Script.Event] = [], notice: String? = nil, request: Request, on db: any Database
     ) async throws -> Response {
-        try await SessionStore(db: request.db).expireIfDue(session, at: now)
-        if session.status != .pending { return try await Self.finishPage(session, catalog: catalog, events: events, request: request) }
+        try await SessionStore(db: db).expireIfDue(session, at: now)
+        try await AttemptLease.settle(session, at: now, on: db)
+        if session.status != .pending { return try await Self.finishPage(session, catalog: catalog, events: events, request: request, on: db) }
         let sessionID = try session.requireID()
-        let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
+        let connected = try await SessionGrants.connectedProviders(of: session, on: db)
         let page = HostedPage()
         let isHTTPS = request.application.alterConfiguration.isHTTPS
         var script = HostedPage.Script(nonce: session.nonce, origin: session.origin, events: events)
         script.address = address
         // The app as its operator branded it in the portal (display name, logo, accent).
-        let branding = try await session.$app.get(on: request.db).connectBranding
-        let agentNotice = try await session.$agent.get(on: request.db).map { ConnectPages.agentNotice(appName: branding.name, agentName: $0.shownName) } ?? ""
+        let branding = try await session.$app.get(on: db).connectBranding
+        let agentNotice = try await session.$agent.get(on: db).map { ConnectPages.agentNotice(appName: branding.name, agentName: $0.shownName) } ?? ""
         // F1: every start carries this browser's proof; without a shown first load nothing starts on its own.
-        script.prove = !(try await FirstLoadProof.isShown(presented: proofPresented, session: session, on: request.db))
+        script.prove = !(try await FirstLoadProof.isShown(presented: proofPresented, session: session, on: db))
 
         if connected.isEmpty, session.allowedProviders.count == 1, let only = session.allowedProviders.first {
-            // One provider: straight to its authorization page.
+            // One provider: the page links straight to its authorization page, with the attempt
+            // made now (a provider that cannot start links to `/start`, which shows why).
             let name = catalog[only]?.name ?? only
             script.events += [.init(name: "PROVIDER_SELECTED", metadata: ["provider": only]), .init(name: "OAUTH_STARTED", metadata: ["provider": only])]
-            script.next = FirstLoadProof.adding(proof, to: Self.startPath(sessionID, provider: only))
+            do {
+                script.next = try await OAuthStart.begin(session, provider: only, now: now, request: request, on: db)
+            } catch is HostedPageError {
+                script.next = FirstLoadProof.adding(proof, to: Self.startPath(sessionID, provider: only))
+            }
             var body = ConnectPages.message("Connecting to \(name)…", "Taking you to \(name) to sign in.")
             if script.prove {
                 let interstitial = { (noscript: Bool) in
@@ -144,33 +159,7 @@ struct ConnectUIController: RouteCollection {
         guard let providerID = request.query[String.self, at: "provider"], session.allowedProviders.contains(providerID) else {
             return Self.errorPage(request, "This provider is not part of this session", "Go back and pick one of the listed providers.", status: .forbidden)
         }
-        guard let provider = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)[providerID],
-            let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == session.$app.id)
-                .filter(\.$provider == providerID).filter(\.$enabled == true).first()
-        else {
-            return Self.errorPage(request, "This provider is not available", "Go back and pick another one.", status: .conflict)
-        }
-        let state = SecretToken.randomString(bytes: 32)
-        let pkce = PKCE.generate()
-        let attempt = OAuthAttempt()
-        attempt.id = UUID()
-        attempt.$session.id = try session.requireID()
-        attempt.provider = providerID
-        attempt.stateHash = SecretToken.hash(state)
-        attempt.sealedVerifier = try request.application.sealer.seal(pkce.verifier, row: attempt.id!.uuidString, field: OAuthAttempt.verifierField)
-        attempt.browserHash = session.browserHash ?? ""
-        attempt.expiresAt = now.addingTimeInterval(OAuthAttempt.lifetime)
-        attempt.redirectURI = config.redirectURI(publicURL: request.application.alterConfiguration.publicURL)
-        let nonce = OAuthClient.nonce(provider: provider, config: config)
-        attempt.nonceHash = nonce.map(SecretToken.hash)
-        try await attempt.create(on: request.db)
-
-        // A provider whose URL variables (tenant, shop) are missing or invalid cannot start.
-        guard let url = try? OAuthClient.authorizationURL(
-            provider: provider, config: config, redirectURI: attempt.redirectURI!, state: state, pkce: pkce, nonce: nonce)
-        else {
-            throw HostedPageError(title: "This provider is not set up completely", text: "Ask the app's administrator to finish setting it up, or pick another provider.")
-        }
+        let url = try await OAuthStart.begin(session, provider: providerID, now: now, request: request, on: request.db)
         let response = request.redirect(to: url, redirectType: .normal)
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
@@ -192,9 +181,9 @@ struct ConnectUIController: RouteCollection {
     /// off to `return_url`) with the binding cookie cleared. Rendered by the flow page and, to save
     /// the browser a redirect hop, by the OAuth callback that finished the session.
     static func finishPage(
-        _ session: ConnectSession, catalog: ProviderCatalog, events: [HostedPage.Script.Event], request: Request
+        _ session: ConnectSession, catalog: ProviderCatalog, events: [HostedPage.Script.Event], request: Request, on db: any Database
     ) async throws -> Response {
-        let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: request.db)
+        let grants = try await SessionGrants.payloads(of: session, catalog: catalog, on: db)
         let page = FinishPage.render(
             session: session, grants: grants, error: session.error, events: events,
             nonce: session.nonce, mode: session.mode, request: request)

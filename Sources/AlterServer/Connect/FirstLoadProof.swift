@@ -13,9 +13,10 @@ import Vapor
 /// - otherwise an interstitial names the app and waits for a click; a first load whose `Referer`
 ///   or `Origin` names another site is refused before the token is consumed.
 ///
-/// Every start of OAuth needs the proof token, which only this browser's hosted pages know: a
-/// hash of the binding cookie. So no page outside the vault can send a bound browser straight to
-/// the provider, and the pages' script decides when the flow proceeds.
+/// Every way to the provider needs a secret only this browser's hosted pages know: the picker's
+/// `/start` links need the proof token (a hash of the binding cookie), and the one-provider page
+/// links to the provider with a fresh `state` (`OAuthStart`). So no page outside the vault can
+/// send a bound browser to the provider, and the pages' script decides when the flow proceeds.
 enum FirstLoadProof {
     /// What the first load's headers say about the page it came from.
     enum Evidence: Equatable {
@@ -57,10 +58,12 @@ enum FirstLoadProof {
     }
 
     /// Whether the flow page may proceed on its own: the proof came with the request (a redirect
-    /// first load from the app's page, `presented`), or an OAuth attempt already started (which needed it).
+    /// first load from the app's page, `presented`), or this browser already came back from a
+    /// provider (a consumed attempt: it went there after the receipt or the person's click).
+    /// Attempts merely prepared for a page's link (`OAuthStart`) show nothing.
     static func isShown(presented: Bool, session: ConnectSession, on db: any Database) async throws -> Bool {
         if presented { return true }
-        return try await OAuthAttempt.query(on: db).filter(\.$session.$id == (try session.requireID())).count() > 0
+        return try await OAuthAttempt.query(on: db).filter(\.$session.$id == (try session.requireID())).filter(\.$consumedAt != nil).count() > 0
     }
 
     /// `scheme://host[:port]`, lowercased, of an absolute http(s) URL.

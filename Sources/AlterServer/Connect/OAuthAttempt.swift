@@ -22,6 +22,9 @@ final class OAuthAttempt: Model, @unchecked Sendable {
     /// Until then the attempt is "in progress", also while the callback is still talking to
     /// the provider after consuming the state.
     @OptionalField(key: "finished_at") var finishedAt: Date?
+    /// Until when the callback that consumed the state holds this attempt; past it, an attempt
+    /// still unfinished was interrupted (`AttemptLease`). Nil until consumed.
+    @OptionalField(key: "lease_until") var leaseUntil: Date?
     /// The redirect URI the authorization request named; the callback answers only there
     /// (RFC 9700 §4.4.2.2). Nil for attempts started before it was recorded: the shared one.
     @OptionalField(key: "redirect_uri") var redirectURI: String?
@@ -78,6 +81,17 @@ final class OAuthAttempt: Model, @unchecked Sendable {
 
         func revert(on database: any Database) async throws {
             try await database.schema(OAuthAttempt.schema).deleteField("finished_at").update()
+        }
+    }
+
+    /// Adds `lease_until` (see `leaseUntil`).
+    struct AddLease: AsyncMigration {
+        func prepare(on database: any Database) async throws {
+            try await database.schema(OAuthAttempt.schema).field("lease_until", .datetime).update()
+        }
+
+        func revert(on database: any Database) async throws {
+            try await database.schema(OAuthAttempt.schema).deleteField("lease_until").update()
         }
     }
 }

@@ -40,19 +40,20 @@ struct OAuthCallbackController: RouteCollection {
             throw refused(.forbidden, "It was started in another browser.")
         }
         guard try await Self.consume(attempt, at: now, on: request.db) else { throw gone }
-        // Whatever happens next, the attempt is over once this returns (the result endpoint
-        // reports an attempt in progress until then).
+        // Held while this callback talks to the provider: if this server dies, readers see the
+        // lease lapse and end the attempt within seconds (AttemptLease).
+        let lease = AttemptLease.keep(attempt, application: request.application)
+        defer { lease.cancel() }
         do {
-            let response = try await complete(attempt, parsed, session: session, request: request, now: now)
-            try await Self.markFinished(attempt, at: now, on: request.db)
-            return response
+            return try await complete(attempt, parsed, session: session, request: request, now: now)
         } catch {
             // A database or sealer failure after the state was consumed (security review F11):
             // the session ends as failed, so the page posts an error to the widget (onError)
             // instead of leaving it pending with raw JSON in the popup.
             request.logger.error("callback failed", metadata: ["provider": .string(attempt.provider), "type": "\(type(of: error))"])
-            _ = try? await SessionStore(db: request.db).fail(session, Self.internalError, at: now)
-            try? await Self.markFinished(attempt, at: now, on: request.db)
+            _ = try? await AttemptLease.end(attempt, at: now, on: request.db) { db in
+                _ = try await SessionStore(db: db).fail(session, Self.internalError, at: now)
+            }
             return request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
         }
     }
@@ -65,22 +66,26 @@ struct OAuthCallbackController: RouteCollection {
         let flow = request.redirect(to: ConnectUIController.flowPath(try session.requireID()) + "?connected=" + FormEncoding.escape(attempt.provider), redirectType: .normal)
         let done = request.redirect(to: ConnectUIController.flowPath(try session.requireID()), redirectType: .normal)
         let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
-        let store = SessionStore(db: request.db)
+        // Every way out ends the attempt with its outcome in one transaction (AttemptLease.end);
+        // one that finds the attempt already ended (its lease lapsed) shows what was recorded.
         guard session.state(at: now) == .inFlow, let provider = catalog[attempt.provider] else {
-            try await store.expireIfDue(session, at: now)
+            _ = try await AttemptLease.end(attempt, at: now, on: request.db) { db in try await SessionStore(db: db).expireIfDue(session, at: now) }
             return done
         }
         func fail(_ error: APIError) async throws -> Response {
             // Security review F20: in a multi-provider session one provider's deny or error does
             // not end the session or hide what was connected: back to the picker, where the
             // user picks another provider or finishes with the grants made so far.
-            if session.allowedProviders.count > 1 {
+            let several = session.allowedProviders.count > 1
+            let ended = try await AttemptLease.end(attempt, at: now, on: request.db) { db in
+                if !several { _ = try await SessionStore(db: db).fail(session, error, at: now) }
+            }
+            if several, ended {
                 return request.redirect(
                     to: ConnectUIController.flowPath(try session.requireID()) + "?declined=" + FormEncoding.escape(provider.id)
                         + "&error=" + error.code.rawValue,
                     redirectType: .normal)
             }
-            _ = try await store.fail(session, error, at: now)
             return done
         }
 
@@ -121,39 +126,41 @@ struct OAuthCallbackController: RouteCollection {
 
         let sealer = request.application.sealer
         let client = request.application.oauthClient
+        let account: OAuthClient.Account
+        var tokens: ProviderTokens
         do {
-            var tokens = try await client.exchangeCode(
+            tokens = try await client.exchangeCode(
                 code, verifier: try attempt.verifier(using: sealer), provider: provider, config: config,
                 clientSecret: try config.clientSecret(using: sealer), redirectURI: redirectURI)
             // OIDC Core §3.1.3.7: an ID token answering our nonce, or the code was not ours.
             if let nonceHash = attempt.nonceHash, let idToken = tokens.idToken {
                 try IDToken.check(idToken, nonceHash: nonceHash, issuer: provider.issuer, clientID: config.clientID, now: now)
             }
-            let account = try await client.fetchAccount(provider: provider, accessToken: tokens.accessToken, variables: (config.variables ?? [:]).merging(tokens.variables) { $1 })
+            account = try await client.fetchAccount(provider: provider, accessToken: tokens.accessToken, variables: (config.variables ?? [:]).merging(tokens.variables) { $1 })
             tokens.variables.merge(account.variables) { $1 }
-            let requested = OAuthClient.requestedScopes(provider: provider, config: config)
-            _ = try await GrantWriter(db: request.db, sealer: sealer, catalog: catalog, now: now)
-                .write(session: session, provider: provider.id, account: account, tokens: tokens, requestedScopes: requested)
         } catch let error as ProviderError {
             request.logger.notice("token exchange failed", metadata: ["provider": .string(provider.id), "error": .string(error.error)])
             return try await fail(Self.providerError(error.details))
         }
-        let connected = try await SessionGrants.connectedProviders(of: session, on: request.db)
-        if Set(session.allowedProviders).isSubset(of: connected) {
-            _ = try await store.complete(session, at: now)
+        let requested = OAuthClient.requestedScopes(provider: provider, config: config)
+        let stored = tokens
+        // The grant, the session's completion (its last provider) and the attempt's end commit
+        // together: a crash leaves all or none, never a grant missing from the session's result.
+        let ended = try await AttemptLease.end(attempt, at: now, on: request.db) { db in
+            _ = try await GrantWriter(db: db, sealer: sealer, catalog: catalog, now: now)
+                .write(session: session, provider: provider.id, account: account, tokens: stored, requestedScopes: requested)
+            if Set(session.allowedProviders).isSubset(of: try await SessionGrants.connectedProviders(of: session, on: db)) {
+                _ = try await SessionStore(db: db).complete(session, at: now)
+            }
         }
+        guard ended else { return done }
         // Finished (the last provider, or a race already ended it): the finish page at once,
         // without the redirect hop through the flow page (issue 13, speed).
         if session.status != .pending {
             return try await ConnectUIController.finishPage(
-                session, catalog: catalog, events: [.init(name: "OAUTH_COMPLETE", metadata: ["provider": attempt.provider])], request: request)
+                session, catalog: catalog, events: [.init(name: "OAUTH_COMPLETE", metadata: ["provider": attempt.provider])], request: request, on: request.db)
         }
         return flow
-    }
-
-    static func markFinished(_ attempt: OAuthAttempt, at now: Date, on db: any Database) async throws {
-        attempt.finishedAt = now
-        try await attempt.update(on: db)
     }
 
     static let internalError = APIError(.internalError, "Something went wrong while connecting the account. Close this window and try again.")
@@ -162,10 +169,12 @@ struct OAuthCallbackController: RouteCollection {
         APIError(.oauthProviderError, "The provider reported an error during sign-in.", details: details)
     }
 
-    /// Marks the attempt used only if it was not already: a replayed `state` gets nothing.
+    /// Marks the attempt used only if it was not already: a replayed `state` gets nothing. The
+    /// winner takes the attempt's lease (AttemptLease).
     static func consume(_ attempt: OAuthAttempt, at now: Date, on db: any Database) async throws -> Bool {
         try await ClaimOnce.claim(OAuthAttempt.schema, id: attempt.requireID(), on: db) {
-            $0.set("consumed_at", to: now).where("consumed_at", .is, SQLLiteral.null)
+            $0.set("consumed_at", to: now).set("lease_until", to: now.addingTimeInterval(AttemptLease.duration))
+                .where("consumed_at", .is, SQLLiteral.null).where("finished_at", .is, SQLLiteral.null)
         }
     }
 }

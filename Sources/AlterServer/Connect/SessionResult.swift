@@ -15,7 +15,8 @@ struct SessionResult: Sendable, Equatable {
     /// Set for `failed` and `expired`.
     var error: APIErrorBody.Payload?
     /// Pending with an OAuth attempt started and not yet finished by its callback: the user
-    /// is at the provider, or the callback is still exchanging the code.
+    /// is at the provider (or on the page that links there), or a live callback is still
+    /// exchanging the code.
     var oauthInProgress = false
 
     /// How long after it completed a session still lists its grants (security review F14: the
@@ -23,6 +24,9 @@ struct SessionResult: Sendable, Equatable {
     static let grantsWindow: TimeInterval = 600
 
     static func read(_ session: ConnectSession, catalog: ProviderCatalog, now: Date, on db: any Database) async throws -> SessionResult {
+        // An attempt whose server died mid-callback reads as ended within seconds, not as in
+        // progress for its 10 minutes (issue 14, crash test (a)).
+        if session.state(at: now) == .inFlow { try await AttemptLease.settle(session, at: now, on: db) }
         switch session.state(at: now) {
         case .completed where now > (session.finishedAt ?? now).addingTimeInterval(grantsWindow):
             return SessionResult(status: .expired, error: ConnectSession.expiredError.payload)

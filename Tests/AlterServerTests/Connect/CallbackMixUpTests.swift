@@ -159,10 +159,8 @@ struct CallbackMixUpTests {
             try await updateConfig(app, provider: "sandbox", scopes: ["openid", "email"])
             let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
             let token = try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": "http://localhost:4001"])
-            let start = try await flow.open(token)
-            let redirect = try await browser.get(try #require(start.scriptData["next"] as? String))
             // The attacker's authorization request: same client and state, its own nonce.
-            let location = try #require(redirect.location)
+            let location = try await flow.authorizationURL(from: try await flow.open(token))
             var authorize = try #require(URLComponents(string: location))
             authorize.queryItems = authorize.queryItems?.map { $0.name == "nonce" ? URLQueryItem(name: "nonce", value: "attacker-nonce") : $0 }
             let consent = try await browser.get(try #require(authorize.string))

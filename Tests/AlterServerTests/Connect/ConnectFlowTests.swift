@@ -106,7 +106,11 @@ struct ConnectFlowTests {
             // A reload loads the clean URL: the same flow page, for this browser.
             let reloaded = try await browser.get(address)
             #expect(reloaded.status == 200)
-            #expect(reloaded.scriptData["next"] as? String == first.scriptData["next"] as? String)
+            // Each load links straight to the provider with an attempt (and state) of its own.
+            for page in [first, reloaded] {
+                #expect((page.scriptData["next"] as? String)?.hasPrefix(browser.baseURL + "/sandbox/oauth/authorize?") == true)
+            }
+            #expect(reloaded.scriptData["next"] as? String != first.scriptData["next"] as? String)
             #expect(reloaded.scriptData["address"] == nil)
 
             let second = try await browser.get("/connect?token=\(token)&nonce=\(ConnectFlow.nonce)&mode=popup")

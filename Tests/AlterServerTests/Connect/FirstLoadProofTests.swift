@@ -20,7 +20,13 @@ struct FirstLoadProofTests {
             #expect(page.scriptData["prove"] as? Bool == true)
             #expect(page.body.contains("id=\"alter-unproven\" hidden"))
             #expect(page.body.contains("Continue only if you started this yourself in"))
-            #expect(try await OAuthAttempt.query(on: app.db).count() == 0)
+            // The page links straight to the provider (its attempt made with the page), but only
+            // its script after the receipt, or the person's click, follows the link.
+            let next = try #require(page.scriptData["next"] as? String)
+            #expect(next.hasPrefix(browser.baseURL + "/sandbox/oauth/authorize?"))
+            #expect(page.body.contains("href=\"\(next.replacingOccurrences(of: "&", with: "&amp;"))\""), "the interstitial's Continue link")
+            let attempts = try await OAuthAttempt.query(on: app.db).all()
+            #expect(attempts.count == 1 && attempts.allSatisfy { $0.consumedAt == nil })
         }
     }
 
@@ -69,12 +75,14 @@ struct FirstLoadProofTests {
         }
     }
 
-    @Test("a start without this browser's proof is refused with 403 and creates no OAuth attempt")
+    @Test("a picker's start without this browser's proof is refused with 403 and creates no OAuth attempt")
     func startNeedsProof() async throws {
         try await withRunningApp { app, browser in
-            let flow = ConnectFlow(app: app, browser: browser, key: try await seedApp(app, providers: ["sandbox"]).key)
-            let page = try await flow.open(try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": Self.appOrigin]))
-            let next = try #require(page.scriptData["next"] as? String)
+            let flow = ConnectFlow(app: app, browser: browser, key: try await seedApp(app, providers: ["sandbox", "sandbox-mail"]).key)
+            let picker = try await flow.open(try await flow.mint(["allowed_providers": ["sandbox", "sandbox-mail"], "allowed_origin": Self.appOrigin]))
+            let marker = try #require(picker.body.range(of: "data-provider=\"sandbox\" href=\""))
+            let end = try #require(picker.body.range(of: "\"", range: marker.upperBound..<picker.body.endIndex))
+            let next = String(picker.body[marker.upperBound..<end.lowerBound]).replacingOccurrences(of: "&amp;", with: "&")
             let bare = try #require(next.components(separatedBy: "&proof=").first)
             for path in [bare, bare + "&proof=" + String(repeating: "0", count: 64)] {
                 let start = try await browser.get(path)
@@ -85,6 +93,18 @@ struct FirstLoadProofTests {
             let proven = try await browser.get(next)
             #expect(proven.status == 303)
             #expect(try await OAuthAttempt.query(on: app.db).count() == 1)
+        }
+    }
+
+    @Test("a reload of an unproven one-provider page is still unproven: prepared attempts prove nothing")
+    func reloadStaysUnproven() async throws {
+        try await withRunningApp { app, browser in
+            let flow = ConnectFlow(app: app, browser: browser, key: try await seedApp(app, providers: ["sandbox"]).key)
+            let first = try await browser.get("/connect?token=\(try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": Self.appOrigin]))")
+            let reloaded = try await browser.get(try #require(first.scriptData["address"] as? String))
+            #expect(reloaded.status == 200)
+            #expect(reloaded.scriptData["prove"] as? Bool == true)
+            #expect(try await OAuthAttempt.query(on: app.db).count() == 2)
         }
     }
 }

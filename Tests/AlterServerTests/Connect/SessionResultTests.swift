@@ -62,4 +62,46 @@ struct SessionResultTests {
             }
         }
     }
+
+    @Test("an attempt whose callback stopped (state consumed, lease lapsed) reads as failed; a renewed lease reads in progress", arguments: TestDatabase.all)
+    func interruptedAttempt(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let seeded = try await seedApp(app)
+            let flow = ConnectFlow(app: app, browser: browser, key: seeded.key)
+            let now = Date()
+            app.clock = VaultClock(now: { now })
+            // What a killed callback leaves behind: the state consumed with its lease, never finished.
+            func interrupt(_ token: String) async throws {
+                let session = try #require(try await ConnectSession.find(token: token, on: app.db))
+                let attempt = try #require(try await OAuthAttempt.query(on: app.db).filter(\.$session.$id == session.requireID()).first())
+                attempt.consumedAt = now
+                attempt.leaseUntil = now.addingTimeInterval(AttemptLease.duration)
+                try await attempt.update(on: app.db)
+            }
+            let single = try await flow.mint(["allowed_providers": ["sandbox"], "allowed_origin": "http://localhost:4001"])
+            _ = try await flow.open(single)
+            let several = try await flow.mint(["allowed_providers": ["sandbox", "sandbox-mail"], "allowed_origin": "http://localhost:4001"])
+            _ = try await flow.startOAuth(from: try await flow.open(several), provider: "sandbox")
+            try await interrupt(single)
+            try await interrupt(several)
+            for token in [single, several] {
+                let read = try await flow.result(token).json
+                #expect(read["status"] as? String == "pending")
+                #expect(read["oauth_in_progress"] as? Bool == true)
+            }
+
+            let lapsed = now.addingTimeInterval(AttemptLease.duration + 1)
+            app.clock = VaultClock(now: { lapsed })
+            let failed = try await flow.result(single).json
+            #expect(failed["status"] as? String == "failed")
+            let error = try #require(failed["error"] as? [String: Any])
+            #expect(error["code"] as? String == "internal_error")
+            #expect((error["details"] as? [String: String])?["reason"] == "interrupted")
+            // With several providers the session stays open, with nothing in progress.
+            let open = try await flow.result(several).json
+            #expect(open["status"] as? String == "pending")
+            #expect(open["oauth_in_progress"] as? Bool == false)
+            #expect(try await OAuthAttempt.query(on: app.db).filter(\.$finishedAt != nil).count() == 2)
+        }
+    }
 }

@@ -153,13 +153,10 @@ func withProviderDoubles(
 }
 
 extension ConnectFlow {
-    /// Mint → open → start → the double's authorization endpoint → callback → finishing page.
+    /// Mint → open → the double's authorization endpoint → callback → finishing page.
     func connectThroughDouble(_ provider: String) async throws -> (token: String, finish: TestBrowser.Page) {
         let token = try await mint(["allowed_providers": [provider], "allowed_origin": "http://localhost:4001"])
-        let start = try await open(token)
-        let next = try #require(start.scriptData["next"] as? String, "\(start.body)")
-        let toProvider = try await browser.get(next)
-        let authorize = try #require(toProvider.location, "start answered \(toProvider.status): \(toProvider.body)")
+        let authorize = try await authorizationURL(from: try await open(token))
         let back = try await browser.get(authorize)
         let callback = try #require(back.location, "the double answered \(back.status): \(back.body)")
         return (token, try await browser.follow(try await browser.get(callback)))

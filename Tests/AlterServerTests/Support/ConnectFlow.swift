@@ -22,8 +22,10 @@ struct ConnectFlow {
         return try await browser.follow(entry)
     }
 
-    /// From a page that starts OAuth (auto-start page or a picker link) to the sandbox consent page.
-    func startOAuth(from page: TestBrowser.Page, provider: String? = nil) async throws -> TestBrowser.Page {
+    /// The provider's authorization URL a flow page sends the browser to: the one-provider page
+    /// links straight to it (the attempt is made with the page); a picker link goes through
+    /// `/connect/s/{id}/start`, whose 303 names it.
+    func authorizationURL(from page: TestBrowser.Page, provider: String? = nil) async throws -> String {
         let path: String
         if let provider {
             let marker = "data-provider=\"\(provider)\" href=\""
@@ -31,11 +33,17 @@ struct ConnectFlow {
             let end = try #require(page.body.range(of: "\"", range: start.upperBound..<page.body.endIndex))
             path = String(page.body[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&amp;", with: "&")
         } else {
-            path = try #require(page.scriptData["next"] as? String)
+            path = try #require(page.scriptData["next"] as? String, "\(page.body)")
         }
+        guard path.hasPrefix("/connect/") else { return path }
         let redirect = try await browser.get(path)
-        #expect(redirect.status == 303)
-        let authorize = try #require(redirect.location)
+        #expect(redirect.status == 303, "\(redirect.body)")
+        return try #require(redirect.location)
+    }
+
+    /// From a page that starts OAuth (auto-start page or a picker link) to the sandbox consent page.
+    func startOAuth(from page: TestBrowser.Page, provider: String? = nil) async throws -> TestBrowser.Page {
+        let authorize = try await authorizationURL(from: page, provider: provider)
         #expect(authorize.hasPrefix(browser.baseURL + "/sandbox/oauth/authorize?"))
         return try await browser.get(authorize)
     }
