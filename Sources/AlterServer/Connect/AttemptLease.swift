@@ -62,10 +62,12 @@ enum AttemptLease {
         }
         do {
             return try await run()
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            // A simultaneous connection of the same account inserted its grant first; on
-            // PostgreSQL the failed insert aborted the whole transaction, so run it again
-            // (GrantWriter then updates that grant).
+        } catch is any DatabaseError {
+            // A simultaneous connection of the same account inserted its grant first. On
+            // PostgreSQL that failed insert aborts the whole transaction (GrantWriter's own retry
+            // inside it then fails as "transaction aborted", not as a constraint failure), so the
+            // whole end runs once more: it rolled back entirely, and GrantWriter now updates
+            // that grant.
             return try await run()
         }
     }

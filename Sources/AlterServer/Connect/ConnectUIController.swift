@@ -35,25 +35,21 @@ struct ConnectUIController: RouteCollection {
         // F1: a link forwarded from another site is refused before anyone can consume it.
         let evidence = FirstLoadProof.evidence(of: request, sessionOrigin: session.origin)
         if session.state(at: now) == .unused, evidence == .foreignPage { return FirstLoadProof.foreignPage(request) }
-        if session.state(at: now) == .unused {
-            // One transaction: the consume and, for one provider, the OAuth attempt the page
-            // links to commit together (one write to disk on the popup's critical path, issue 13).
-            let page = try await request.db.transaction { db -> Response? in
-                guard try await SessionStore(db: db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now) else {
-                    return nil
-                }
-                // F1: in redirect mode the app's page as Referer is the proof; a popup proves itself by its handshake.
-                let shown = mode == .redirect && evidence == .appPage
-                let proof = FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID)
-                let address = shown ? FirstLoadProof.adding(proof, to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
-                let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: db)
-                return try await Self.flowPage(
-                    session, now: now, catalog: catalog, proof: proof, proofPresented: shown, address: address, request: request, on: db)
-            }
-            if let page {
-                BrowserBinding.setCookie(cookie, for: sessionID, on: page, configuration: request.application.alterConfiguration)
-                return page
-            }
+        if session.state(at: now) == .unused,
+            try await SessionStore(db: request.db).consume(session, browserHash: SecretToken.hash(cookie), nonce: nonce, mode: mode, at: now)
+        {
+            // F1: in redirect mode the app's page as Referer is the proof; a popup proves itself by its handshake.
+            let shown = mode == .redirect && evidence == .appPage
+            let proof = FirstLoadProof.token(cookieValue: cookie, sessionID: sessionID)
+            let address = shown ? FirstLoadProof.adding(proof, to: Self.flowPath(sessionID)) : Self.flowPath(sessionID)
+            let catalog = try await request.application.providerCatalog.forApp(session.$app.id, on: request.db)
+            // No transaction around the consume and the page's attempt: on SQLite a transaction
+            // spanning the page's reads holds the write lock across awaits, and writers waiting
+            // for it block the SQLite thread pool (parallel tests deadlocked on it).
+            let page = try await Self.flowPage(
+                session, now: now, catalog: catalog, proof: proof, proofPresented: shown, address: address, request: request, on: request.db)
+            BrowserBinding.setCookie(cookie, for: sessionID, on: page, configuration: request.application.alterConfiguration)
+            return page
         }
         // A second load (or an expired token) reports session_expired to whoever opened it.
         return FinishPage.render(

@@ -96,7 +96,6 @@ struct SandboxIssuedTokens: Sendable {
         grantID: UUID, clientID: String, provider: String, account: String, scope: String,
         accessTTL: Int, now: Date, on database: any Database
     ) async throws -> SandboxIssuedTokens {
-        var rows: [SandboxToken] = []
         var secrets: [SandboxToken.Kind: String] = [:]
         for kind in [SandboxToken.Kind.access, .refresh] {
             let secret = SecretToken.generate(prefix: kind.prefix)
@@ -110,13 +109,8 @@ struct SandboxIssuedTokens: Sendable {
             token.scope = scope
             token.expiresAt = now.addingTimeInterval(kind == .access ? TimeInterval(accessTTL) : SandboxToken.refreshLifetime)
             token.createdAt = now
-            rows.append(token)
+            try await token.create(on: database)
             secrets[kind] = secret
-        }
-        // Both rows in one commit: one write to disk instead of two on every exchange and refresh.
-        let created = rows
-        try await database.transaction { db in
-            for token in created { try await token.create(on: db) }
         }
         return SandboxIssuedTokens(accessToken: secrets[.access]!, refreshToken: secrets[.refresh]!, expiresIn: accessTTL, scope: scope)
     }
