@@ -64,6 +64,12 @@ public func configure(_ app: Application, with configuration: AlterConfiguration
 private func configureDatabase(_ app: Application, _ configuration: AlterConfiguration) throws {
     switch configuration.database {
     case .sqlite(let path):
+        // Its own blocking pool, a thread for each SQLite connection (one per event loop) and
+        // two more: SQLiteNIO's busy handler retries on a pool thread for as long as another
+        // connection holds the write lock, and that holder needs a thread of the same pool to
+        // finish. On the shared 2-thread singleton (also scrypt's and other apps' in one
+        // process), two waiters froze every SQLite connection of the process for good.
+        app.threadPool = NIOThreadPool(numberOfThreads: app.eventLoopGroup.makeIterator().reduce(0) { n, _ in n + 1 } + 2)
         let directory = (path as NSString).deletingLastPathComponent
         // Owner only: the database holds ciphertexts and users' emails (review F17). SQLite
         // gives its -wal and -shm files the main file's mode, so creating that one 0600 suffices.

@@ -30,19 +30,27 @@ enum AttemptLease {
         .internalError, "The sign-in was interrupted because the server stopped. Close this window and try again.",
         details: ["reason": "interrupted"])
 
-    /// Renews the lease on `attempt` until the returned task is cancelled.
-    static func keep(_ attempt: OAuthAttempt, application: Application) -> Task<Void, Never> {
-        let id = attempt.id
-        return Task {
-            guard let id else { return }
-            while !Task.isCancelled {
-                try? await Task.sleep(for: renewal)
-                if Task.isCancelled { return }
-                let until = application.clock.now().addingTimeInterval(duration)
-                _ = try? await ClaimOnce.claim(OAuthAttempt.schema, id: id, on: application.db) {
-                    $0.set("lease_until", to: until).where("finished_at", .is, SQLLiteral.null)
+    /// Runs `work` (the callback's talk with the provider and its ending) while a child task
+    /// renews the lease on `attempt`. Scoped, not a free-standing task: the renewal ends before
+    /// this returns, so it never outlives the request or writes to a database that shut down.
+    /// It renews on the request's database (`db`): on SQLite that is the request's event
+    /// loop's one connection, so a renewal waits in the pool while this callback's own
+    /// transaction holds it, rather than in SQLite's busy handler on a blocking-pool thread.
+    static func holding<T: Sendable>(_ attempt: OAuthAttempt, clock: VaultClock, on db: any Database, _ work: () async throws -> T) async throws -> T {
+        let id = try attempt.requireID()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: renewal)
+                    if Task.isCancelled { return }
+                    let until = clock.now().addingTimeInterval(duration)
+                    _ = try? await ClaimOnce.claim(OAuthAttempt.schema, id: id, on: db) {
+                        $0.set("lease_until", to: until).where("finished_at", .is, SQLLiteral.null)
+                    }
                 }
             }
+            defer { group.cancelAll() }
+            return try await work()
         }
     }
 

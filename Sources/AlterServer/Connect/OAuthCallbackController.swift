@@ -42,10 +42,10 @@ struct OAuthCallbackController: RouteCollection {
         guard try await Self.consume(attempt, at: now, on: request.db) else { throw gone }
         // Held while this callback talks to the provider: if this server dies, readers see the
         // lease lapse and end the attempt within seconds (AttemptLease).
-        let lease = AttemptLease.keep(attempt, application: request.application)
-        defer { lease.cancel() }
         do {
-            return try await complete(attempt, parsed, session: session, request: request, now: now)
+            return try await AttemptLease.holding(attempt, clock: request.application.clock, on: request.db) {
+                try await complete(attempt, parsed, session: session, request: request, now: now)
+            }
         } catch {
             // A database or sealer failure after the state was consumed (security review F11):
             // the session ends as failed, so the page posts an error to the widget (onError)

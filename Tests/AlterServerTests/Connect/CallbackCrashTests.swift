@@ -22,7 +22,7 @@ struct CallbackCrashTests {
             async let startedDoomed = SecondInstance.start(sharing: app)
             async let startedOther = SecondInstance.start(sharing: app)
             let (doomed, other) = try await (startedDoomed, startedOther)
-            defer { other.stop() }
+            defer { other.terminate() }
             guard case .postgres(let url) = app.alterConfiguration.database else { throw ConfigurationError("the PostgreSQL lane") }
             func on(_ instance: SecondInstance, _ callback: String) -> Task<Void, Never> {
                 let path = callback.replacingOccurrences(of: browser.baseURL, with: "")
@@ -42,8 +42,7 @@ struct CallbackCrashTests {
             for token in [exchanging, live] { try await Self.waitUntilConsumed(token, app: app) }
             try await Task.sleep(for: .milliseconds(300))
 
-            kill(doomed.process.processIdentifier, SIGKILL)
-            doomed.process.waitUntilExit()
+            await doomed.kill()
             #expect(doomed.process.terminationReason == .uncaughtSignal)
             let killed = ContinuousClock.now
             // The database drops a dead client's connections (a blocked one only once it next
@@ -72,7 +71,7 @@ struct CallbackCrashTests {
 
             // After the restart, read through the restarted server: the same endings.
             let second = try await restarted
-            defer { second.stop() }
+            defer { second.terminate() }
             for token in [exchanging, committing] {
                 let read = try await browser.get(second.baseURL + "/v1/connect/sessions/result", headers: [("Authorization", "Bearer \(token)")]).json
                 let error = read["error"] as? [String: Any]
@@ -96,6 +95,8 @@ struct CallbackCrashTests {
                 let reported = (try await flow.result(token).json["grants"] as? [[String: Any]])?.count ?? 0
                 #expect(linked == reported, "session of \(token.prefix(8))")
             }
+            await second.stop()
+            await other.stop()
         }
     }
 
