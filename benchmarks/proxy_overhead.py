@@ -84,8 +84,11 @@ def connect_grant(vault, key, demo, account="alice@sandbox.test"):
     if status == 303:  # before the entry rendered the flow page itself
         _, _, page = b.request(vault + headers["Location"])
     data = json.loads(re.search(r'id="alter-data">(.*?)</script>', page).group(1))
-    _, headers, _ = b.request(vault + data["next"])
-    _, _, consent = b.request(headers["Location"])
+    if data["next"].startswith("http"):  # a one-provider page links straight to the provider
+        _, _, consent = b.request(data["next"])
+    else:  # through /start and its 303 (the picker, or before the page made the attempt)
+        _, headers, _ = b.request(vault + data["next"])
+        _, _, consent = b.request(headers["Location"])
     fields = [(m.group(1), html.unescape(m.group(2))) for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent)]
     button = re.search(r'<button[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*id="allow"|<button[^>]*id="allow"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', consent)
     name, value = (button.group(1), button.group(2)) if button.group(1) else (button.group(3), button.group(4))
