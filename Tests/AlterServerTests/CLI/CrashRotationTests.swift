@@ -59,7 +59,7 @@ struct CrashRotationTests {
         }
         try await database.close()
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await SecondInstance.exit(of: process)
         #expect(process.terminationReason == .uncaughtSignal)
 
         var resealedAtKill = 0
@@ -71,7 +71,7 @@ struct CrashRotationTests {
         // this machine usually is, the rest of the test still holds, but says less).
         #expect(resealedAtKill > 0 && resealedAtKill < count, "re-sealed at the kill: \(resealedAtKill) of \(count)")
 
-        let second = try await ProviderCLITests.run(alter, ["keys", "rotate-encryption"])
+        let second = try await alter.run(["keys", "rotate-encryption"])
         #expect(second.status == 0, "\(second.error)")
 
         // After the restart: the start-up key check passes, every grant is under the newest

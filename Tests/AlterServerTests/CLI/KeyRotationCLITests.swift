@@ -21,7 +21,7 @@ struct KeyRotationCLITests {
             let vault = VaultCalls(browser: browser, key: seeded.key)
             let startKey = app.sealer.activeKey.id
 
-            let rotated = try await ProviderCLITests.run(alter, ["keys", "rotate-encryption"])
+            let rotated = try await alter.run(["keys", "rotate-encryption"])
             #expect(rotated.status == 0, "\(rotated.error)")
             let stored = try #require(try await Grant.find(UUID(uuidString: grantID), on: app.db))
             let newKey = try #require(Sealer.keyID(of: stored.sealedAccessToken))

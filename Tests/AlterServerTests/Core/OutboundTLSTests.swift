@@ -31,7 +31,7 @@ struct OutboundTLSTests {
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
-        openssl.waitUntilExit()
+        await SecondInstance.exit(of: openssl)
         #expect(openssl.terminationStatus == 0)
         let certificate = try NIOSSLCertificate(file: directory + "/cert.pem", format: .pem)
         let key = try NIOSSLPrivateKey(file: directory + "/key.pem", format: .pem)

@@ -61,7 +61,7 @@ struct EnvKeyRotationTests {
             #expect(try await serves(other) == 200)
 
             // 3. Re-seal everything under k2, while both serve.
-            let rotated = try alter.run(["keys", "rotate-encryption"], environment: ["DATABASE_URL": url, "ALTER_ENCRYPTION_KEYS": "\(k2),\(k1)"])
+            let rotated = try await alter.run(["keys", "rotate-encryption"], environment: ["DATABASE_URL": url, "ALTER_ENCRYPTION_KEYS": "\(k2),\(k1)"])
             #expect(rotated.status == 0, "\(rotated.error)")
             let configs = try await ProviderConfig.query(on: app.db).all()
             #expect(configs.allSatisfy { Sealer.keyID(of: $0.sealedClientSecret) == "k2" })

@@ -1,0 +1,11 @@
+import Foundation
+
+/// Runs blocking work (a child process's pipes, its exit) on a Dispatch thread instead of one of
+/// Swift concurrency's cooperative threads, of which this machine has two. A test that blocked
+/// them (reading a CLI run's output to the end, `waitUntilExit`) stalled every other suite's
+/// continuations: SQLite transactions could not resume, and their waiters timed out after 10 s.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
