@@ -68,8 +68,9 @@ MARKS = """() => {
 
 
 # The reference's pages, under the demo's and the sandbox's paths so that the same marks apply.
-# The app page opens the popup in the click, fetches a token, then sends the popup to the
-# "vault" origin; the flow page says hello and goes on at the echo, as the hosted pages do.
+# As the widget does, the app page starts the token's fetch, opens the popup at the "vault"'s
+# waiting page in the click, and sends it on once the token came; the flow page says hello and
+# goes on at the echo, as the hosted pages do.
 REFERENCE_APP = """<!doctype html><meta charset="utf-8"><title>ref app</title>
 <button id="connect">Connect</button><pre id="grants"></pre><script>
 const vault = "http://localhost:%(vault)d";
@@ -80,8 +81,9 @@ addEventListener("message", (e) => {
   if (e.data.type === "result") { w.close(); document.getElementById("grants").textContent = JSON.stringify(e.data.grants); }
 });
 document.getElementById("connect").addEventListener("click", () => {
-  w = open("about:blank", "alter_connect", "popup,width=500,height=640");
-  fetch("/api/connect-session").then((r) => r.json()).then((j) => { w.location.href = vault + "/connect?token=" + j.sessionToken; });
+  const token = fetch("/api/connect-session").then((r) => r.json());
+  w = open(vault + "/connect/wait", "alter_connect", "popup,width=500,height=700");
+  token.then((j) => { w.location.href = vault + "/connect?token=" + j.sessionToken; });
 });
 </script>"""
 REFERENCE_POPUP = """<!doctype html><meta charset="utf-8"><title>ref</title><p>%(text)s</p>%(body)s<script>
@@ -100,7 +102,10 @@ class _Reference(BaseHTTPRequestHandler):
         for name, value in {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(data)), **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except BrokenPipeError:  # the popup moved on before the waiting page arrived
+            pass
 
     def do_GET(self) -> None:
         port, path = self.server.server_address[1], self.path.split("?")[0]
@@ -110,6 +115,8 @@ class _Reference(BaseHTTPRequestHandler):
             self._send(200, REFERENCE_APP % {"vault": self.vault_port})
         elif port == self.app_port and path == "/api/connect-session":
             self._send(200, '{"sessionToken":"t"}', {"Content-Type": "application/json"})
+        elif path == "/connect/wait":
+            self._send(200, popup("Loading…", "", "none", "0", '{type: "waiting"}'))
         elif path == "/connect":
             self._send(200, popup("Connecting…", "", "hello", 'location.replace("/sandbox/oauth/authorize")', '{type: "hello"}'))
         elif path == "/sandbox/oauth/authorize":
