@@ -11,6 +11,32 @@ enum ProviderHTTP {
     static let decompressionLimit = 1024 * 1024
     /// Connections the proxy keeps open to one upstream host at most.
     static let proxyConnectionsPerHost = 128
+
+    /// The vault's own calls (`Application.providerHTTP`). A failed connection fails the call
+    /// at once instead of being retried until its deadline: AsyncHTTPClient's retries would turn
+    /// a certificate that names another host, or a refused port, into the whole 10 s of a
+    /// token call, with the grant's refresh lock held all along. The caller's own rules decide
+    /// what happens next (a refresh answers the retryable `refresh_failed`; webhooks retry).
+    static func ownCallsConfiguration(tls: TLSConfiguration? = nil) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        configuration.decompression = .enabled(limit: .size(decompressionLimit))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    /// Proxied calls (`Application.proxyHTTP`): never decompressed, many at once per host.
+    /// Connections are retried within the call's deadline: under a burst of callers a single
+    /// failed connect must not fail every request waiting for a connection.
+    static func proxyConfiguration(tls: TLSConfiguration? = nil) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        configuration.decompression = .disabled
+        // AsyncHTTPClient's default of 8 connections per host would queue the rest and fail them
+        // after the 5 s connect timeout under a burst.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: proxyConnectionsPerHost)
+        return configuration
+    }
 }
 
 extension Application {
@@ -36,18 +62,10 @@ extension Application {
 
     /// Creates both clients and shuts them down with the application.
     func useProviderHTTPClient() {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
-        configuration.decompression = .enabled(limit: .size(ProviderHTTP.decompressionLimit))
         let resolver = alterConfiguration.hostResolver
-        let client = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: configuration, resolver: resolver)
+        let client = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: ProviderHTTP.ownCallsConfiguration(), resolver: resolver)
         providerHTTP = client
-        configuration.decompression = .disabled
-        // Proxied calls to one provider's API run side by side for many callers; AsyncHTTPClient's
-        // default of 8 connections per host would queue the rest and fail them after the 5 s
-        // connect timeout under a burst.
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: ProviderHTTP.proxyConnectionsPerHost)
-        let proxy = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: configuration, resolver: resolver)
+        let proxy = OutboundHTTP(eventLoopGroup: eventLoopGroup, configuration: ProviderHTTP.proxyConfiguration(), resolver: resolver)
         proxyHTTP = proxy
         lifecycle.use(ProviderHTTPShutdown(clients: [client, proxy]))
     }
