@@ -10,6 +10,11 @@ extension Grant {
         "expires_at", "account_display_name", "account_email", "variables", "tokens_stored_at", "refreshed_at", "connected_at", "terms", "created_at", "updated_at",
     ]
 
+    /// The read's statement, serialized once per dialect (`SerializedStatement`).
+    private static let readStatement = SerializedStatement { sql in
+        sql.select().columns(columns).from(schema).where("id", .equal, SQLBind(UUID())).where("app_id", .equal, SQLBind(UUID())).limit(1).query
+    }
+
     /// One app's grant by id, read with one SQLKit query and decoded column by column.
     /// Every proxied call reads its grant; FluentKit's model decoding walks the properties by
     /// reflection on each read, which was most of the product's Fluent cost (issue 14). The
@@ -18,9 +23,7 @@ extension Grant {
         guard let sql = db as? any SQLDatabase else {
             return try await Grant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first()
         }
-        guard let row = try await sql.select().columns(columns).from(schema)
-            .where("id", .equal, SQLBind(id)).where("app_id", .equal, SQLBind(appID)).limit(1).first()
-        else { return nil }
+        guard let row = try await readStatement.rows(on: sql, binds: [id, appID]).first else { return nil }
         let grant = Grant()
         grant.id = try row.decode(column: "id", as: UUID.self)
         grant.$app.id = try row.decode(column: "app_id", as: UUID.self)
