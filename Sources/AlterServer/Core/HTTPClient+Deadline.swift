@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// An answer read in full: status, headers and at most the caller's number of body bytes.
 struct CollectedResponse: Sendable {
@@ -17,24 +16,18 @@ struct CollectedResponse: Sendable {
 /// timeout is an idle timer, so a server that sends headers and then a byte every few
 /// seconds would hold a call (and whatever lock or connection its caller holds) for ever
 /// (security review F8). Every outbound call reads its body inside this.
-///
-/// One task and an event-loop timer that cancels it: every proxied call reads its answer in
-/// here, and a task group racing the operation against a sleeping second task cost two tasks,
-/// a sleep and its cancellation per call (issue 14). As with a group, the deadline wins: once
-/// it has passed the call fails, whatever the operation returned, and the operation has
-/// ended (this waits for it) before this returns.
 func withDeadline<T: Sendable>(_ deadline: NIODeadline, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    let work = Task { try await operation() }
-    let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
-    let timer = loop.scheduleTask(deadline: deadline) { work.cancel() }
-    let result = await withTaskCancellationHandler {
-        await work.result
-    } onCancel: {
-        work.cancel()
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            let left = deadline - .now()
+            if left > .zero { try await Task.sleep(for: .nanoseconds(left.nanoseconds)) }
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw HTTPClientError.deadlineExceeded }
+        return value
     }
-    timer.cancel()
-    guard NIODeadline.now() < deadline else { throw HTTPClientError.deadlineExceeded }
-    return try result.get()
 }
 
 extension HTTPClient {

@@ -10,9 +10,23 @@ extension Grant {
         "expires_at", "account_display_name", "account_email", "variables", "tokens_stored_at", "refreshed_at", "connected_at", "terms", "created_at", "updated_at",
     ]
 
-    /// The read's statement, serialized once per dialect (`SerializedStatement`).
+    /// The read's statement, serialized once per dialect (`SerializedStatement`): the grant's
+    /// row, and beside it the app's custom provider of the grant's provider id, if there is
+    /// one (at most one: unique on app and provider). A custom-provider grant's call needs
+    /// both, and a second query for the provider cost such a call a fifth more (issue 14).
     private static let readStatement = SerializedStatement { sql in
-        sql.select().columns(columns).from(schema).where("id", .equal, SQLBind(UUID())).where("app_id", .equal, SQLBind(UUID())).limit(1).query
+        let custom = CustomProvider.schema
+        let sameProvider = SQLBinaryExpression(
+            left: SQLBinaryExpression(SQLColumn("app_id", table: custom), .equal, SQLColumn("app_id", table: schema)), op: SQLBinaryOperator.and,
+            right: SQLBinaryExpression(SQLColumn("provider", table: custom), .equal, SQLColumn("provider", table: schema)))
+        return sql.select()
+            .columns(columns.map { SQLColumn($0, table: schema) })
+            .column(SQLColumn("definition", table: custom), as: "custom_definition")
+            .column(SQLColumn("allows_private_network", table: custom), as: "custom_allows_private_network")
+            .from(schema)
+            .join(custom, method: .left, on: sameProvider)
+            .where(SQLColumn("id", table: schema), .equal, SQLBind(UUID())).where(SQLColumn("app_id", table: schema), .equal, SQLBind(UUID()))
+            .limit(1).query
     }
 
     /// One app's grant by id, read with one SQLKit query and decoded column by column.
@@ -47,6 +61,12 @@ extension Grant {
         grant.createdAt = try row.decode(column: "created_at", as: Date?.self)
         grant.updatedAt = try row.decode(column: "updated_at", as: Date?.self)
         grant.$id.exists = true
+        if let definition = try row.decode(column: "custom_definition", as: String?.self) {
+            let allowsPrivateNetwork = try row.decode(column: "custom_allows_private_network", as: Bool.self)
+            grant.customProviderAtRead = .found(StoredCustomProvider(definition: definition, allowsPrivateNetwork: allowsPrivateNetwork))
+        } else {
+            grant.customProviderAtRead = .absent
+        }
         return grant
     }
 }
