@@ -70,3 +70,16 @@ extension Grant {
         return grant
     }
 }
+
+extension ProviderCatalog {
+    /// The provider of `grant`, as `provider(_:forApp:on:)` finds it; without a query when
+    /// `Grant.read` already read the app's custom provider along with the grant.
+    func provider(of grant: Grant, on db: any Database) async throws -> CatalogProvider? {
+        if let shipped = self[grant.provider] { return shipped }
+        switch grant.customProviderAtRead {
+        case .found(let stored): return CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
+        case .absent: return nil
+        case .notRead: return try await provider(grant.provider, forApp: grant.$app.id, on: db)
+        }
+    }
+}

@@ -16,17 +16,6 @@ extension ProviderCatalog {
         guard let stored = try await CustomProvider.definition(of: id, appID: appID, on: db) else { return nil }
         return CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
     }
-
-    /// The provider of `grant`, as `provider(_:forApp:on:)` finds it; without a query when
-    /// `Grant.read` already read the app's custom provider along with the grant.
-    func provider(of grant: Grant, on db: any Database) async throws -> CatalogProvider? {
-        if let shipped = self[grant.provider] { return shipped }
-        switch grant.customProviderAtRead {
-        case .found(let stored): return CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
-        case .absent: return nil
-        case .notRead: return try await provider(grant.provider, forApp: grant.$app.id, on: db)
-        }
-    }
 }
 
 /// A custom provider's stored definition and private-network switch.
@@ -35,7 +24,7 @@ struct StoredCustomProvider: Sendable, Equatable {
     let allowsPrivateNetwork: Bool
 }
 
-/// What a read of a grant found of its app's custom provider (`Grant.customProviderAtRead`).
+/// What a read of a grant found of its app's custom provider (the grant read's `customProviderAtRead`).
 enum CustomProviderLookup: Sendable, Equatable {
     case notRead
     case absent
