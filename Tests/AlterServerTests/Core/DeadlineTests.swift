@@ -27,7 +27,7 @@ struct DeadlineTests {
         await #expect(throws: HTTPClientError.deadlineExceeded) {
             try await withDeadline(.now() + .milliseconds(100)) {
                 do {
-                    try await Task.sleep(for: .seconds(10))
+                    try await Task.sleep(for: .seconds(60))
                     ended.withLockedValue { $0 = "slept" }
                 } catch {
                     ended.withLockedValue { $0 = "cancelled" }
@@ -36,7 +36,8 @@ struct DeadlineTests {
             }
         }
         #expect(ended.withLockedValue { $0 } == "cancelled")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Well before the operation's own end, with room for a loaded machine's scheduling.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test("cancelling the caller cancels the operation")
