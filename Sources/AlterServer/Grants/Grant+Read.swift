@@ -10,6 +10,25 @@ extension Grant {
         "expires_at", "account_display_name", "account_email", "variables", "tokens_stored_at", "refreshed_at", "connected_at", "terms", "created_at", "updated_at",
     ]
 
+    /// The read's statement, serialized once per dialect (`SerializedStatement`): the grant's
+    /// row, and beside it the app's custom provider of the grant's provider id, if there is
+    /// one (at most one: unique on app and provider). A custom-provider grant's call needs
+    /// both, and a second query for the provider cost such a call a fifth more (issue 14).
+    private static let readStatement = SerializedStatement { sql in
+        let custom = CustomProvider.schema
+        let sameProvider = SQLBinaryExpression(
+            left: SQLBinaryExpression(SQLColumn("app_id", table: custom), .equal, SQLColumn("app_id", table: schema)), op: SQLBinaryOperator.and,
+            right: SQLBinaryExpression(SQLColumn("provider", table: custom), .equal, SQLColumn("provider", table: schema)))
+        return sql.select()
+            .columns(columns.map { SQLColumn($0, table: schema) })
+            .column(SQLColumn("definition", table: custom), as: "custom_definition")
+            .column(SQLColumn("allows_private_network", table: custom), as: "custom_allows_private_network")
+            .from(schema)
+            .join(custom, method: .left, on: sameProvider)
+            .where(SQLColumn("id", table: schema), .equal, SQLBind(UUID())).where(SQLColumn("app_id", table: schema), .equal, SQLBind(UUID()))
+            .limit(1).query
+    }
+
     /// One app's grant by id, read with one SQLKit query and decoded column by column.
     /// Every proxied call reads its grant; FluentKit's model decoding walks the properties by
     /// reflection on each read, which was most of the product's Fluent cost (issue 14). The
@@ -18,9 +37,7 @@ extension Grant {
         guard let sql = db as? any SQLDatabase else {
             return try await Grant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first()
         }
-        guard let row = try await sql.select().columns(columns).from(schema)
-            .where("id", .equal, SQLBind(id)).where("app_id", .equal, SQLBind(appID)).limit(1).first()
-        else { return nil }
+        guard let row = try await readStatement.rows(on: sql, binds: [id, appID]).first else { return nil }
         let grant = Grant()
         grant.id = try row.decode(column: "id", as: UUID.self)
         grant.$app.id = try row.decode(column: "app_id", as: UUID.self)
@@ -44,6 +61,25 @@ extension Grant {
         grant.createdAt = try row.decode(column: "created_at", as: Date?.self)
         grant.updatedAt = try row.decode(column: "updated_at", as: Date?.self)
         grant.$id.exists = true
+        if let definition = try row.decode(column: "custom_definition", as: String?.self) {
+            let allowsPrivateNetwork = try row.decode(column: "custom_allows_private_network", as: Bool.self)
+            grant.customProviderAtRead = .found(StoredCustomProvider(definition: definition, allowsPrivateNetwork: allowsPrivateNetwork))
+        } else {
+            grant.customProviderAtRead = .absent
+        }
         return grant
+    }
+}
+
+extension ProviderCatalog {
+    /// The provider of `grant`, as `provider(_:forApp:on:)` finds it; without a query when
+    /// `Grant.read` already read the app's custom provider along with the grant.
+    func provider(of grant: Grant, on db: any Database) async throws -> CatalogProvider? {
+        if let shipped = self[grant.provider] { return shipped }
+        switch grant.customProviderAtRead {
+        case .found(let stored): return CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
+        case .absent: return nil
+        case .notRead: return try await provider(grant.provider, forApp: grant.$app.id, on: db)
+        }
     }
 }

@@ -44,6 +44,11 @@ final class Grant: Model, @unchecked Sendable {
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
+    /// The app's custom provider of this grant's provider id, as `read(id:appID:on:)` found it
+    /// in the same query (not a stored field; `notRead` for a grant read any other way).
+    /// `ProviderCatalog.provider(of:on:)` uses it instead of reading the provider again.
+    var customProviderAtRead: CustomProviderLookup = .notRead
+
     init() {}
 
     func accessToken(using sealer: Sealer) throws -> String {

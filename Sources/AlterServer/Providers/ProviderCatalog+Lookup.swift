@@ -18,16 +18,32 @@ extension ProviderCatalog {
     }
 }
 
+/// A custom provider's stored definition and private-network switch.
+struct StoredCustomProvider: Sendable, Equatable {
+    let definition: String
+    let allowsPrivateNetwork: Bool
+}
+
+/// What a read of a grant found of its app's custom provider (the grant read's `customProviderAtRead`).
+enum CustomProviderLookup: Sendable, Equatable {
+    case notRead
+    case absent
+    case found(StoredCustomProvider)
+}
+
 extension CustomProvider {
+    private static let definitionStatement = SerializedStatement { sql in
+        sql.select().columns("definition", "allows_private_network").from(schema)
+            .where("app_id", .equal, SQLBind(UUID())).where("provider", .equal, SQLBind("")).limit(1).query
+    }
+
     /// The stored definition of one app's custom provider, read without FluentKit's model decoding.
     static func definition(of provider: String, appID: UUID, on db: any Database) async throws -> (definition: String, allowsPrivateNetwork: Bool)? {
         guard let sql = db as? any SQLDatabase else {
             let row = try await CustomProvider.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == provider).first()
             return row.map { ($0.definition, $0.allowsPrivateNetwork) }
         }
-        guard let row = try await sql.select().columns("definition", "allows_private_network").from(schema)
-            .where("app_id", .equal, SQLBind(appID)).where("provider", .equal, SQLBind(provider)).limit(1).first()
-        else { return nil }
+        guard let row = try await definitionStatement.rows(on: sql, binds: [appID, provider]).first else { return nil }
         return (try row.decode(column: "definition", as: String.self), try row.decode(column: "allows_private_network", as: Bool.self))
     }
 }

@@ -55,6 +55,8 @@ enum ProviderURLTemplate {
     }
 
     static func resolve(_ template: String, provider: CatalogProvider, values: [String: String]) throws(Unresolved) -> String {
+        // Most templates have no placeholder (every proxied call resolves its API hosts).
+        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         var result = ""
         var rest = template[...]
         let placeholders = placeholders(in: template)

@@ -55,7 +55,7 @@ struct ProviderCall {
         let method = self.method.uppercased()
         let headers = try forwardableHeaders()
         let grantID = try grant.requireID()
-        guard let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
+        guard let provider = try await request.application.providerCatalog.provider(of: grant, on: request.db)
         else { throw GrantResolver.notFound }
         let target = try await Self.target(url, for: grant, provider: provider, request: request)
         // The provider's token header is the vault's to set, whatever its name.

@@ -19,14 +19,14 @@ struct CredentialResolver {
     let caller: Caller
 
     func resolve(_ reference: GrantResolver.Reference) async throws -> VaultCredential {
-        let secrets = ManagedSecrets(application: request.application, db: request.db, appID: try caller.app.requireID(), caller: request.alterCaller)
-        let now = request.application.clock.now()
         // OAuth grants are the common case: read first, so their calls cost one query, not two.
         if let raw = reference.grantID, let id = UUID(uuidString: raw),
             let grant = try await Grant.read(id: id, appID: try caller.app.requireID(), on: request.db)
         {
             return .oauth(try await GrantResolver(request: request, caller: caller).resolve(reference, found: grant))
         }
+        let secrets = ManagedSecrets(application: request.application, db: request.db, appID: try caller.app.requireID(), caller: request.alterCaller)
+        let now = request.application.clock.now()
         if let raw = reference.grantID, let id = UUID(uuidString: raw), let (grant, secret) = try await secrets.grant(id: id) {
             try await CredentialAccess.authorize(caller, toUse: .managedSecretGrant(grant, userSubject: try await subject(reference)), on: request.db)
             try SecretGrantAccess.checkUsable(grant, now: now)

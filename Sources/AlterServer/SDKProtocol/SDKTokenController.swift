@@ -58,7 +58,7 @@ struct SDKTokenController: RouteCollection {
             return try await secretToken(secretGrant, secret: secret, body: body, request: request)
         }
         let issued = try await GrantTokens.issue(grant, method: body.request?.method, url: body.request?.url, reason: body.reason, request: request)
-        let provider = try await request.application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: request.db)
+        let provider = try await request.application.providerCatalog.provider(of: grant, on: request.db)
         let injection = provider?.apiAuthorization("{token}") ?? (name: "Authorization", value: "Bearer {token}")
         let now = request.application.clock.now()
         return try .sdkJSON(TokenResponse(

@@ -32,9 +32,41 @@ struct GrantReadTests {
             #expect(try read.accessToken(using: app.sealer) == "token-2")
             #expect(try await Grant.read(id: id, appID: other.id, on: app.db) == nil)
 
+            // A shipped provider's grant: no custom provider of that id beside it.
+            #expect(read.customProviderAtRead == .absent)
+            #expect(fluent.customProviderAtRead == .notRead)
+
             // Marked as stored: Fluent deletes it like one it read itself.
             try await read.delete(on: app.db)
             #expect(try await Grant.find(id, on: app.db) == nil)
+        }
+    }
+
+    @Test("a custom provider's grant is read with its app's definition of that provider, and another app's never", arguments: TestDatabase.all)
+    func readsCustomProvider(database: TestDatabase) async throws {
+        try await withApp(database: database) { app in
+            let seeded = try await seedApp(app)
+            let other = try await seedApp(app)
+            for (appID, privateNetwork) in [(seeded.id, true), (other.id, false)] {
+                let custom = CustomProvider()
+                custom.$app.id = appID
+                try custom.store(try ProviderCustomTests.input().entry(discovered: nil))
+                custom.allowsPrivateNetwork = privateNetwork
+                try await custom.save(on: app.db)
+            }
+            let stored = try #require(try await CustomProvider.query(on: app.db).filter(\.$app.$id == seeded.id).first())
+            let raw = try await storeGrant(app, appID: seeded.id, provider: stored.provider, account: "ada@idp.test", accessToken: "token-1")
+            let id = try #require(UUID(uuidString: raw))
+            let read = try #require(try await Grant.read(id: id, appID: seeded.id, on: app.db))
+            #expect(read.customProviderAtRead == .found(StoredCustomProvider(definition: stored.definition, allowsPrivateNetwork: true)))
+            let entry = try #require(try await app.providerCatalog.provider(of: read, on: app.db))
+            #expect(entry.id == stored.provider && entry.isCustom && entry.allowsPrivateNetwork)
+
+            // Removed after the read: the next read finds no provider (the call answers grant_not_found).
+            try await stored.delete(on: app.db)
+            let again = try #require(try await Grant.read(id: id, appID: seeded.id, on: app.db))
+            #expect(again.customProviderAtRead == .absent)
+            #expect(try await app.providerCatalog.provider(of: again, on: app.db) == nil)
         }
     }
 }

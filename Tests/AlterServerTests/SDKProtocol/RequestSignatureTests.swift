@@ -138,7 +138,9 @@ struct RequestSignatureTests {
         #expect(ScopedKey.checksum(type: "rk", random: "abcdefghijklmnopqrstuv") == "iwpykn")
         #expect(ScopedKey.isWellFormed(Self.apiKey))
         for bad in ["alter_rk_abcdefghijklmnopqrstuv_iwpykm", "alter_rk_abcdefghijklmnopqrstuv_iwpyk", "alter_ak_abcdefghijklmnopqrstuv_iwpykn",
-            "alter_rk_ABCDEFGHIJKLMNOPQRSTUV_iwpykn", "alter_rk_abcdefghijklmnopqrstu1_iwpykn", "ak_abc", ""] {
+            "alter_rk_ABCDEFGHIJKLMNOPQRSTUV_iwpykn", "alter_rk_abcdefghijklmnopqrstu1_iwpykn", "ak_abc", "",
+            "alter_rk_abcdefghijklmnopqrstuv_iwpykn\u{301}", "alter_rk_abcdefghijklmnopqrstuv_iwpykn_", "Alter_rk_abcdefghijklmnopqrstuv_iwpykn",
+            "alter_rk_abcdefghijklmnopqrstu\u{3BD}_iwpykn"] {
             #expect(!ScopedKey.isWellFormed(bad), "\(bad)")
         }
         let minted = (0..<50).map { _ in ScopedKey.generate() }
