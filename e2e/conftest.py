@@ -428,7 +428,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 # custom provider that `alter providers add-custom` added from its RFC 8414 metadata, for an
 # app of its own (so the demo app's sessions, which other tests use, are unchanged).
 
-DOT_ACCESS_TOKEN_SECONDS = 20  # short, so a test can watch the access token expire
+# Short, so a test can watch the access token expire: the vault refreshes at 80 % of a token's
+# lifetime (RefreshCoordinator.skewFraction), 4 s after it was stored; DOT's lifetimes are whole seconds.
+DOT_ACCESS_TOKEN_SECONDS = 5
 
 
 class DotServer(ServerProcess):
