@@ -231,6 +231,14 @@ def vault() -> Iterator[Vault]:
     yield from Vault(binary).serve()
 
 
+def sleep_until_expired(stored_by: float, lifetime: float = 1.0) -> None:
+    """Waits until an access token stored before `stored_by` (a time.monotonic() taken after the
+    call that stored it returned) is `lifetime` seconds old: expired, so the vault's next use
+    refreshes it. Tests shorten the sandbox's tokens with `sandbox_control(access_token_ttl=1)`;
+    counting from the store rather than sleeping a fixed time skips what the test already waited."""
+    time.sleep(max(0.0, stored_by + lifetime - time.monotonic()))
+
+
 @pytest.fixture
 def sandbox(vault: Vault) -> Iterator[Vault]:
     """The sandbox provider with default switches, reset again afterwards."""
