@@ -231,6 +231,14 @@ def vault() -> Iterator[Vault]:
     yield from Vault(binary).serve()
 
 
+def sleep_until_expired(stored_by: float, lifetime: float = 1.0) -> None:
+    """Waits until an access token stored before `stored_by` (a time.monotonic() taken after the
+    call that stored it returned) is `lifetime` seconds old: expired, so the vault's next use
+    refreshes it. Tests shorten the sandbox's tokens with `sandbox_control(access_token_ttl=1)`;
+    counting from the store rather than sleeping a fixed time skips what the test already waited."""
+    time.sleep(max(0.0, stored_by + lifetime - time.monotonic()))
+
+
 @pytest.fixture
 def sandbox(vault: Vault) -> Iterator[Vault]:
     """The sandbox provider with default switches, reset again afterwards."""
@@ -428,7 +436,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 # custom provider that `alter providers add-custom` added from its RFC 8414 metadata, for an
 # app of its own (so the demo app's sessions, which other tests use, are unchanged).
 
-DOT_ACCESS_TOKEN_SECONDS = 20  # short, so a test can watch the access token expire
+# Short, so a test can watch the access token expire: the vault refreshes at 80 % of a token's
+# lifetime (RefreshCoordinator.skewFraction), 4 s after it was stored; DOT's lifetimes are whole seconds.
+DOT_ACCESS_TOKEN_SECONDS = 5
 
 
 class DotServer(ServerProcess):

@@ -70,7 +70,6 @@ def test_denying_consent_at_the_provider_reports_oauth_denied(dot_app: DotApp, p
 def test_connect_proxy_refresh_and_revocation(dot_app: DotApp, page: Page):
     # Connect: sign in at the provider, approve, and the page gets the grant.
     [(kind, grants)] = connect(dot_app, page, "alice")
-    connected_at = time.monotonic()
     assert kind == "success", grants
     [grant] = grants
     assert grant["provider"] == "dot"
@@ -82,18 +81,20 @@ def test_connect_proxy_refresh_and_revocation(dot_app: DotApp, page: Page):
 
     # Proxy a call to the provider's protected endpoint.
     status, body = proxy_me(dot_app, grant_id)
+    stored_by = time.monotonic()  # the token in use now was stored before this
     assert status == 200, body
     assert body == {"username": "alice", "email": "alice@dot.test"}
+    issued = len(json.loads(dot_app.dot.manage("dot_tokens", "alice"))["refresh_tokens"])
 
     # Let the access token expire; the next call refreshes through the vault, and the
     # provider rotates the refresh token.
-    time.sleep(max(0.0, connected_at + DOT_ACCESS_TOKEN_SECONDS + 1 - time.monotonic()))
+    time.sleep(max(0.0, stored_by + DOT_ACCESS_TOKEN_SECONDS + 1 - time.monotonic()))
     status, body = proxy_me(dot_app, grant_id)
     assert status == 200, body
     assert body["username"] == "alice"
     tokens = dot_app.dot.manage("dot_tokens", "alice")
     refresh_tokens = json.loads(tokens)["refresh_tokens"]
-    assert len(refresh_tokens) >= 2, tokens
+    assert len(refresh_tokens) > issued >= 1, tokens  # this call refreshed
     assert [t["revoked"] for t in refresh_tokens][-1] is False
     assert all(t["revoked"] for t in refresh_tokens[:-1]), tokens
     status, audit = dot_app.api("GET", f"/v1/audit?grant_id={grant_id}")
@@ -107,7 +108,7 @@ def test_connect_proxy_refresh_and_revocation(dot_app: DotApp, page: Page):
         status, body = proxy_me(dot_app, grant_id)
         if status != 401 or time.monotonic() > deadline:
             break
-        time.sleep(1)  # a vault that refreshes only near expiry gets there within the token's lifetime
+        time.sleep(0.25)  # a vault that refreshes only near expiry gets there within the token's lifetime
     assert status == 409, body
     assert body["error"]["code"] == "credential_revoked"
     assert body["error"]["details"]["grant_id"] == grant_id

@@ -34,7 +34,7 @@ from alter_sdk import (
 )
 from playwright.sync_api import Page
 
-from conftest import Vault, alter_cli, http
+from conftest import Vault, alter_cli, http, sleep_until_expired
 from sdk_support import IdentityApp, compact, run_sdk, send, signature_headers, start_sdk
 from test_widget import outcome, start, terminal
 
@@ -241,14 +241,15 @@ def test_sdk_token_refreshes_first_and_a_refused_refresh_is_credential_revoked(s
     vault = sandbox
     sandbox.sandbox_control(access_token_ttl=1)
     grant_id = connect_with_sdk(page, vault, vault.app_key or "")
-    time.sleep(1.5)  # the access token expired: /sdk/token must refresh before answering
+    sleep_until_expired(time.monotonic())  # the access token expired: /sdk/token must refresh before answering
 
     response = run_sdk(vault.url, vault.app_key or "", lambda app: app.request("GET", events_url(vault), grant_id=grant_id))
+    refreshed_by = time.monotonic()
     assert response.status_code == 200
     assert sandbox.sandbox_control()["refresh_count"] == 1
 
     sandbox.sandbox_control(revoke_refresh=True)  # the person revoked the app at the provider
-    time.sleep(1.5)
+    sleep_until_expired(refreshed_by)
     with pytest.raises(CredentialRevokedError):
         run_sdk(vault.url, vault.app_key or "", lambda app: app.request("GET", events_url(vault), grant_id=grant_id))
 
@@ -257,7 +258,7 @@ def test_a_refresh_held_by_another_caller_is_token_refresh_in_progress(sandbox: 
     vault = sandbox
     sandbox.sandbox_control(access_token_ttl=1)
     grant_id = connect_with_sdk(page, vault, vault.app_key or "")
-    time.sleep(1.5)
+    sleep_until_expired(time.monotonic())
     # The provider takes 4 s to refresh; the vault waits 2 s (ALTER_REFRESH_WAIT_SECONDS).
     sandbox.sandbox_control(slow_ms=4000)
 

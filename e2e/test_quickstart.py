@@ -21,7 +21,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import REPO, Vault, free_port, http
+from conftest import REPO, Vault, free_port, http, sleep_until_expired
 
 START_TIMEOUT_S = 30.0
 
@@ -101,12 +101,13 @@ def test_a_revoked_credential_offers_reconnect_which_keeps_the_grant(sandbox: Va
     connect(page, "#connect")
     account = page.locator("#accounts li")
     expect(account).to_have_count(1)
+    connected_by = time.monotonic()
     grant_id = account.get_attribute("data-grant-id")
 
     # The person revokes the app at the provider; once the access token expires the vault
     # must refresh, and the provider refuses.
     sandbox.sandbox_control(revoke_refresh=True)
-    time.sleep(1.5)
+    sleep_until_expired(connected_by)
     account.locator("button.call").click()
 
     expect(page.locator("#result")).to_contain_text("credential_revoked")
