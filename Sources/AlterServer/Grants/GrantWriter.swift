@@ -24,12 +24,15 @@ struct GrantWriter {
     ) async throws -> Written {
         let appID = session.$app.id
         let subject = session.userSubject ?? ""
-        do {
-            return try await attempt(session: session, appID: appID, subject: subject, provider: provider, account: account, tokens: tokens, requestedScopes: requestedScopes)
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            // A simultaneous completion inserted the row first: the unique constraint kept
-            // one grant; update that one instead.
-            return try await attempt(session: session, appID: appID, subject: subject, provider: provider, account: account, tokens: tokens, requestedScopes: requestedScopes)
+        // On SQLite a simultaneous completion on the other connection may hold the write lock.
+        return try await SQLiteBusyRetry.run {
+            do {
+                return try await attempt(session: session, appID: appID, subject: subject, provider: provider, account: account, tokens: tokens, requestedScopes: requestedScopes)
+            } catch let error as any DatabaseError where error.isConstraintFailure {
+                // A simultaneous completion inserted the row first: the unique constraint kept
+                // one grant; update that one instead.
+                return try await attempt(session: session, appID: appID, subject: subject, provider: provider, account: account, tokens: tokens, requestedScopes: requestedScopes)
+            }
         }
     }
 

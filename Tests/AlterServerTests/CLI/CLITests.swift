@@ -20,10 +20,16 @@ struct AlterProcess {
 
     func run(_ arguments: String...) async throws -> Result { try await run(arguments) }
 
+    /// Two `alter` processes at a time: all tests start at once, and a few dozen debug binaries
+    /// starting together (each about a second of CPU) starved the rest of the suite on two cores.
+    static let limiter = AsyncLimiter(limit: 2)
+
     /// The run's pipes are read and its exit awaited off the cooperative pool (`offThePool`).
     func run(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) async throws -> Result {
         let dataDirectory = dataDirectory
-        return try await offThePool { try Self.runBlocking(arguments, input: input, environment: extra, dataDirectory: dataDirectory) }
+        return try await Self.limiter.run {
+            try await offThePool { try Self.runBlocking(arguments, input: input, environment: extra, dataDirectory: dataDirectory) }
+        }
     }
 
     private static func runBlocking(_ arguments: [String], input: String?, environment extra: [String: String], dataDirectory: String) throws -> Result {

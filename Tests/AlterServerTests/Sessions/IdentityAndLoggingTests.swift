@@ -90,12 +90,14 @@ struct IdentityAndLoggingTests {
             let session = try await storeSession(app, appID: seeded.id, providers: ["sandbox"], status: .pending)
             session.userSubject = "user-1"
             try await session.update(on: app.db)
-            let writer = GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: Date())
+            let now = Date()
 
             let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
                 for index in 0..<8 {
                     group.addTask {
-                        try await writer.write(
+                        // Each writer takes `app.db` anew: a database of any event loop, as requests
+                        // do, so on SQLite the writers race on both connections, not queue on one.
+                        try await GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: now).write(
                             session: session, provider: "sandbox", account: .init(identifier: "alice@sandbox.test"),
                             tokens: ProviderTokens(accessToken: "token-\(index)"), requestedScopes: ["profile"]
                         ).grant.requireID()

@@ -9,3 +9,24 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
+
+/// At most `limit` holders at a time, the rest wait in order (without holding a thread).
+actor AsyncLimiter {
+    private let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func run<T: Sendable>(_ work: @Sendable () async throws -> T) async rethrows -> T {
+        if running < limit {
+            running += 1
+        } else {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        defer {
+            if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
+        }
+        return try await work()
+    }
+}

@@ -109,16 +109,26 @@ final class MovableClock: Sendable {
     }
 }
 
-/// A port nobody listens on right now (bind to 0, read it, release it).
+/// Ports this test target hands out: below Linux's ephemeral range (32768+), where outgoing
+/// connections take their local ports (a port from `bind(0)` could be taken by one of them
+/// before the vault bound it: "Address already in use"), and below the 20,000–30,000 of
+/// AlterServerTests, which runs in the same process.
+private let nextPort = NIOLockedValueBox(Int.random(in: 10_000...15_000))
+
+/// A port nobody listens on right now, that no other test of this target was given.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = loopback(port: 0)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    guard bound == 0 else { throw ConfigurationError("cannot bind a test port") }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    for _ in 0..<200 {
+        let candidate = nextPort.withLockedValue { value -> Int in
+            value += 1
+            return value
+        }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(port: UInt16(candidate))
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        if withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }) == 0 { return candidate }
+    }
+    throw ConfigurationError("no free test port")
 }
 
 /// A socket that accepts connections (the kernel completes the handshake) but never answers:
