@@ -59,24 +59,15 @@ enum AttemptLease {
     /// (a reader found its lease lapsed).
     static func end(_ attempt: OAuthAttempt, at now: Date, on db: any Database, _ body: @escaping @Sendable (any Database) async throws -> Void) async throws -> Bool {
         let id = try attempt.requireID()
-        let run = {
-            try await db.transaction { db in
-                guard try await ClaimOnce.claim(OAuthAttempt.schema, id: id, on: db, { $0.set("finished_at", to: now).where("finished_at", .is, SQLLiteral.null) }) else {
-                    return false
-                }
-                try await body(db)
-                return true
+        // The outermost transaction: a simultaneous completion of the same account that
+        // inserted its grant first, or held SQLite's write lock, makes the whole end run again
+        // (GrantWriter, inside it, then updates that grant).
+        return try await WriteTransaction.run(on: db) { db in
+            guard try await ClaimOnce.claim(OAuthAttempt.schema, id: id, on: db, { $0.set("finished_at", to: now).where("finished_at", .is, SQLLiteral.null) }) else {
+                return false
             }
-        }
-        do {
-            return try await run()
-        } catch is any DatabaseError {
-            // A simultaneous connection of the same account inserted its grant first. On
-            // PostgreSQL that failed insert aborts the whole transaction (GrantWriter's own retry
-            // inside it then fails as "transaction aborted", not as a constraint failure), so the
-            // whole end runs once more: it rolled back entirely, and GrantWriter now updates
-            // that grant.
-            return try await run()
+            try await body(db)
+            return true
         }
     }
 
@@ -89,7 +80,7 @@ enum AttemptLease {
             .filter(\.$consumedAt != nil).filter(\.$finishedAt == nil).filter(\.$leaseUntil < now).all()
         for attempt in lapsed {
             let id = try attempt.requireID()
-            _ = try await db.transaction { db in
+            _ = try await WriteTransaction.run(on: db) { db in
                 let ended = try await ClaimOnce.claim(OAuthAttempt.schema, id: id, on: db) {
                     $0.set("finished_at", to: now).where("finished_at", .is, SQLLiteral.null).where("lease_until", .lessThan, now)
                 }

@@ -196,6 +196,42 @@ struct ConnectFlowTests {
         }
     }
 
+    @Test("callbacks of the same end user and account arriving together make one grant, and every session reports it", arguments: TestDatabase.all)
+    func simultaneousCallbacks(database: TestDatabase) async throws {
+        try await withRunningApp(database: database) { app, browser in
+            let issuer = TestIssuer()
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            try await issuer.configure(seeded.app, on: app.db)
+            // Six people's worth of browsers, each with its own session up to the consent page;
+            // then all six callbacks at once. On SQLite they race on both connections (one per
+            // event loop); on PostgreSQL the losers of the insert break the unique constraint.
+            let browsers = (0..<6).map { _ in TestBrowser(baseURL: browser.baseURL) }
+            do {
+                var callbacks: [String] = []
+                for each in browsers {
+                    let flow = ConnectFlow(app: app, browser: each, key: seeded.key)
+                    let token = try await flow.mint(["allowed_origin": "http://localhost:4001", "user_token": try await issuer.token(sub: "user-1")])
+                    callbacks.append(try await flow.callbackURL(try await flow.startOAuth(from: try await flow.open(token)), allow: true))
+                }
+                let pages = try await withThrowingTaskGroup(of: TestBrowser.Page.self) { group in
+                    for (each, url) in zip(browsers, callbacks) {
+                        group.addTask { try await each.follow(try await each.get(url)) }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                let grants = try pages.map { page in try #require(try Self.grants(of: page).first, "\(page.status) \(page.body.prefix(300))") }
+                #expect(Set(grants.compactMap { $0["grant_id"] as? String }).count == 1)
+                #expect(grants.filter { $0["operation"] as? String == "creation" }.count == 1)
+                #expect(try await Grant.query(on: app.db).count() == 1)
+                #expect(try await ConnectSession.query(on: app.db).filter(\.$status == .completed).count() == browsers.count)
+            } catch {
+                for each in browsers { try? await each.close() }
+                throw error
+            }
+            for each in browsers { try await each.close() }
+        }
+    }
+
     @Test("two anonymous end users connecting the same account get separate grants; neither overwrites the other's tokens", arguments: TestDatabase.all)
     func anonymousUsersDoNotShareGrants(database: TestDatabase) async throws {
         try await withRunningApp(database: database) { app, browser in

@@ -82,32 +82,4 @@ struct IdentityAndLoggingTests {
             }
         }
     }
-
-    @Test("two simultaneous completions for the same end user and account yield one grant", arguments: TestDatabase.all)
-    func simultaneousCompletions(database: TestDatabase) async throws {
-        try await withApp(database: database) { app in
-            let seeded = try await seedApp(app, providers: ["sandbox"])
-            let session = try await storeSession(app, appID: seeded.id, providers: ["sandbox"], status: .pending)
-            session.userSubject = "user-1"
-            try await session.update(on: app.db)
-            let now = Date()
-
-            let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
-                for index in 0..<8 {
-                    group.addTask {
-                        // Each writer takes `app.db` anew: a database of any event loop, as requests
-                        // do, so on SQLite the writers race on both connections, not queue on one.
-                        try await GrantWriter(db: app.db, sealer: app.sealer, catalog: app.providerCatalog, now: now).write(
-                            session: session, provider: "sandbox", account: .init(identifier: "alice@sandbox.test"),
-                            tokens: ProviderTokens(accessToken: "token-\(index)"), requestedScopes: ["profile"]
-                        ).grant.requireID()
-                    }
-                }
-                return try await group.reduce(into: Set<UUID>()) { $0.insert($1) }
-            }
-
-            #expect(ids.count == 1)
-            #expect(try await Grant.query(on: app.db).count() == 1)
-        }
-    }
 }

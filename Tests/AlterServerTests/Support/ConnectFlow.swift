@@ -50,6 +50,12 @@ struct ConnectFlow {
 
     /// Presses Allow or Deny on the sandbox consent page; returns the page after the callback.
     func decide(_ consent: TestBrowser.Page, allow: Bool, account: String? = nil) async throws -> TestBrowser.Page {
+        try await browser.follow(try await browser.get(try await callbackURL(consent, allow: allow, account: account)))
+    }
+
+    /// Presses Allow or Deny on the sandbox consent page; returns the callback URL the sandbox
+    /// sends the browser to, not yet loaded.
+    func callbackURL(_ consent: TestBrowser.Page, allow: Bool, account: String? = nil) async throws -> String {
         let form = HTMLForm(html: consent.body)
         var fields = form.fields
         if let account { fields.removeAll { $0.0 == "account" }; fields.append(("account", account)) }
@@ -58,7 +64,7 @@ struct ConnectFlow {
         #expect(decision.status == 303 || decision.status == 302, "\(decision.body)")
         let callbackURL = try #require(decision.location)
         #expect(callbackURL.hasPrefix(browser.baseURL + "/oauth/callback/"))
-        return try await browser.follow(try await browser.get(callbackURL))
+        return callbackURL
     }
 
     /// The whole happy path for a one-provider session; returns the finishing page.
