@@ -18,8 +18,7 @@ enum ProviderHTTP {
     /// token call, with the grant's refresh lock held all along. The caller's own rules decide
     /// what happens next (a refresh answers the retryable `refresh_failed`; webhooks retry).
     static func ownCallsConfiguration(tls: TLSConfiguration? = nil) -> HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        var configuration = base(tls: tls)
         configuration.decompression = .enabled(limit: .size(decompressionLimit))
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
@@ -29,12 +28,19 @@ enum ProviderHTTP {
     /// Connections are retried within the call's deadline: under a burst of callers a single
     /// failed connect must not fail every request waiting for a connection.
     static func proxyConfiguration(tls: TLSConfiguration? = nil) -> HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        var configuration = base(tls: tls)
         configuration.decompression = .disabled
         // AsyncHTTPClient's default of 8 connections per host would queue the rest and fail them
         // after the 5 s connect timeout under a burst.
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: proxyConnectionsPerHost)
+        return configuration
+    }
+
+    /// What every outbound client shares: no redirects followed (one would carry a token or a
+    /// client secret elsewhere), and the connect and read timeouts under each call's own deadline.
+    private static func base(tls: TLSConfiguration?) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
         return configuration
     }
 }
