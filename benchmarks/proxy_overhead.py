@@ -23,7 +23,8 @@ target `--repeat` times:
                   host (resolved once per 30 s, every address checked, the connection pinned to
                   the checked address), which the numeric 127.0.0.1 of the rows above skips
   /healthz        the vault's, against the relay's GET /plaintext
-and prints medians with their spread, and the issue-14 ratios (added p50 = p50 - direct's p50)
+and prints medians with their spread, the server process's CPU per request (relay and vault rows: the
+figure least moved by the rest of the machine), and the issue-14 ratios (added p50 = p50 - direct's p50)
 per repeat. Last, one keep-alive Python client per endpoint compares `/sdk/token` (signed, as
 the official SDK sends it) with `/v1/request`'s vault-side work. Not part of the test command:
 it takes a few minutes and wants a quiet machine; the ratios are taken within one run because
@@ -119,9 +120,23 @@ def start_demo(binary, port, demo_port, env):
     return process, key
 
 
-def wrk(url, connections, duration, script=None):
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url, connections, duration, script=None, server=None):
+    """wrk's p50, p99 and req/s; with `server` (a pid), also that process's CPU per request in
+    ms, the figure least disturbed by the rest of the machine."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"] + (["-s", script] if script else []) + [url]
+    before = cpu_seconds(server) if server else None
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = None
+    if server:
+        requests = int(re.search(r"^\s*(\d+) requests in", out, re.M).group(1))
+        cpu = (cpu_seconds(server) - before) * 1000 / max(requests, 1)
 
     def ms(label):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -131,7 +146,7 @@ def wrk(url, connections, duration, script=None):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{url}: {non2xx.group(1)} failed responses\n{out}")
-    return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "cpu": cpu}
 
 
 
@@ -258,16 +273,20 @@ http {{ access_log off; keepalive_requests 10000000;
         results = {c: {name: [] for name, _, _ in targets} for c in connections}
         print(f"binary {binary}, relay {args.relay}, SQLite synchronous={args.synchronous}, "
               f"{args.duration}s per target, {args.repeat} rounds, wrk -t1, load average {os.getloadavg()[0]:.1f}")
+        # The process whose CPU each row costs (the relay's and the vault's rows).
+        servers = {name: processes[1].pid for name in ["relay", "relay /plaintext"]}
+        servers.update({name: vault_process.pid for name in ["vault", "vault custom", "vault by name", "vault /healthz"]})
         for round in range(args.repeat):
             for c in connections:
                 for name, url, script in targets:
                     wrk(url, c, 1, script)  # warm-up: connections, caches
-                    results[c][name].append(wrk(url, c, args.duration, script))
+                    results[c][name].append(wrk(url, c, args.duration, script, servers.get(name)))
         for c in connections:
             print(f"\n{c} connection(s): median (min-max) of {args.repeat} rounds")
-            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23}")
+            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23} {'server CPU ms/req':>23}")
             for name, rs in results[c].items():
-                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23}")
+                cpu = spread([r['cpu'] for r in rs]) if rs[0]['cpu'] is not None else ""
+                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23} {cpu:>23}")
 
         print("\nissue 14 goals, per round (median (min-max)):")
         def added(c, name, i):
@@ -282,6 +301,8 @@ http {{ access_log off; keepalive_requests 10000000;
             print(f"  {name}: req/s at c={hi} / relay's {spread(ratio, 2)}x (goal >= 0.7x)")
             ratio = [results[hi][name][i]["rps"] / results[hi]["nginx"][i]["rps"] for i in rounds]
             print(f"  {name}: req/s at c={hi} / nginx's {spread(ratio, 2)}x")
+            ratio = [results[hi][name][i]["cpu"] / results[hi]["relay"][i]["cpu"] for i in rounds]
+            print(f"  {name}: server CPU per request at c={hi} / relay's {spread(ratio, 2)}x")
         ratio = [results[lo]["vault /healthz"][i]["p50"] / results[lo]["relay /plaintext"][i]["p50"] for i in rounds]
         print(f"  /healthz p50 at c={lo} / relay /plaintext's {spread(ratio, 2)}x (goal <= 1.5x)")
 

@@ -79,6 +79,8 @@ private func configureDatabase(_ app: Application, _ configuration: AlterConfigu
             if fd >= 0 { close(fd) }
         }
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqlite)
+        app.sqliteDirectReads = SQLiteDirectReads(path: path)
+        app.lifecycle.use(Application.SQLiteDirectReadsLifecycle())
     case .postgres(let url):
         var postgres = try SQLPostgresConfiguration(url: url)
         postgres.searchPath = nil

@@ -16,8 +16,9 @@ final class SerializedStatement: Sendable {
         self.build = build
     }
 
-    /// The statement's rows with `binds` in place of the placeholders, in order.
-    func rows(on db: any SQLDatabase, binds: [any Encodable & Sendable]) async throws -> [any SQLRow] {
+    /// The statement's rows with `binds` in place of the placeholders, in order. With `direct`
+    /// on SQLite, read on this thread (`SQLiteDirectReads`) when it can.
+    func rows(on db: any SQLDatabase, binds: [any Encodable & Sendable], direct: SQLiteDirectReads? = nil) async throws -> [any SQLRow] {
         let dialect = db.dialect.name
         let text: (sql: String, binds: Int)
         if let known = texts.withLockedValue({ $0[dialect] }) {
@@ -28,6 +29,7 @@ final class SerializedStatement: Sendable {
             texts.withLockedValue { $0[dialect] = text }
         }
         precondition(binds.count == text.binds, "a serialized statement takes \(text.binds) binds")
+        if let direct, dialect == "sqlite", let rows = direct.rows(text.sql, binds: binds) { return rows }
         let rows = NIOLockedValueBox<[any SQLRow]>([])
         try await db.execute(sql: Text(sql: text.sql, binds: binds)) { row in rows.withLockedValue { $0.append(row) } }
         return rows.withLockedValue { $0 }

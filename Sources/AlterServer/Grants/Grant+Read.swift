@@ -33,11 +33,13 @@ extension Grant {
     /// Every proxied call reads its grant; FluentKit's model decoding walks the properties by
     /// reflection on each read, which was most of the product's Fluent cost (issue 14). The
     /// grant comes back as Fluent would return it: marked as stored, so it can be deleted or saved.
-    static func read(id: UUID, appID: UUID, on db: any Database) async throws -> Grant? {
+    /// `direct`: on SQLite, read on the calling thread (`SQLiteDirectReads`), unless `db` is a
+    /// transaction, which must see its own writes.
+    static func read(id: UUID, appID: UUID, on db: any Database, direct: SQLiteDirectReads? = nil) async throws -> Grant? {
         guard let sql = db as? any SQLDatabase else {
             return try await Grant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first()
         }
-        guard let row = try await readStatement.rows(on: sql, binds: [id, appID]).first else { return nil }
+        guard let row = try await readStatement.rows(on: sql, binds: [id, appID], direct: db.inTransaction ? nil : direct).first else { return nil }
         let grant = Grant()
         grant.id = try row.decode(column: "id", as: UUID.self)
         grant.$app.id = try row.decode(column: "app_id", as: UUID.self)

@@ -39,7 +39,7 @@ struct GrantResolver {
         if let raw = reference.grantID {
             guard let id = UUID(uuidString: raw) else { throw Self.notFound }
             var found = known
-            if found == nil { found = try await Grant.read(id: id, appID: appID, on: request.db) }
+            if found == nil { found = try await Grant.read(id: id, appID: appID, on: request.db, direct: request.application.sqliteDirectReads) }
             guard let found else {
                 if let revoked = try await RevokedGrant.query(on: request.db).filter(\.$id == id).filter(\.$appID == appID).first(),
                     subject == nil || revoked.userSubject == subject

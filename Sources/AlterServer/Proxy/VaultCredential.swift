@@ -21,7 +21,7 @@ struct CredentialResolver {
     func resolve(_ reference: GrantResolver.Reference) async throws -> VaultCredential {
         // OAuth grants are the common case: read first, so their calls cost one query, not two.
         if let raw = reference.grantID, let id = UUID(uuidString: raw),
-            let grant = try await Grant.read(id: id, appID: try caller.app.requireID(), on: request.db)
+            let grant = try await Grant.read(id: id, appID: try caller.app.requireID(), on: request.db, direct: request.application.sqliteDirectReads)
         {
             return .oauth(try await GrantResolver(request: request, caller: caller).resolve(reference, found: grant))
         }

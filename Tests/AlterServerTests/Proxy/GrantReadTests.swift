@@ -2,6 +2,7 @@
 import Fluent
 import FluentKit
 import Foundation
+import SQLKit
 import Testing
 import Vapor
 
@@ -40,6 +41,60 @@ struct GrantReadTests {
             try await read.delete(on: app.db)
             #expect(try await Grant.find(id, on: app.db) == nil)
         }
+    }
+
+    @Test("on SQLite the grant read runs on the calling thread, equals the driver's, and sees every commit at once")
+    func directReadOnSQLite() async throws {
+        try await withApp(database: .sqlite) { app in
+            let direct = try #require(app.sqliteDirectReads, "an SQLite file app has direct reads")
+            let seeded = try await seedApp(app)
+            let raw = try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "ada@sandbox.test", accessToken: "token-1")
+            let id = try #require(UUID(uuidString: raw))
+            let stored = try #require(try await Grant.find(id, on: app.db))
+            stored.variables = ["instance_url": "https://eu.example.com"]
+            stored.scopes = ["profile", "email"]
+            try stored.store(ProviderTokens(accessToken: "token-2", refreshToken: "refresh-2", expiresAt: Date(timeIntervalSince1970: 2_000_000_000)), using: app.sealer, at: Date())
+            try await stored.save(on: app.db)
+
+            // The direct connection answers itself (nil would mean the read fell back to the driver).
+            let rows = try #require(direct.rows("SELECT id, status FROM grants WHERE id = ?", binds: [id]))
+            #expect(rows.count == 1)
+            #expect(try rows.first?.decode(column: "id", as: UUID.self) == id)
+
+            let viaDriver = try #require(try await Grant.read(id: id, appID: seeded.id, on: app.db))
+            let viaDirect = try #require(try await Grant.read(id: id, appID: seeded.id, on: app.db, direct: direct))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            #expect(String(decoding: try encoder.encode(viaDirect), as: UTF8.self) == String(decoding: try encoder.encode(viaDriver), as: UTF8.self))
+            #expect(try viaDirect.accessToken(using: app.sealer) == "token-2")
+            #expect(viaDirect.customProviderAtRead == .absent)
+            #expect(try await Grant.read(id: id, appID: UUID(), on: app.db, direct: direct) == nil)
+
+            // A commit on the driver's connections is seen by the very next direct read: a
+            // revoked or re-sealed grant never serves one more call.
+            stored.status = .error
+            try await stored.save(on: app.db)
+            #expect(try await Grant.read(id: id, appID: seeded.id, on: app.db, direct: direct)?.status == .error)
+            try await stored.delete(on: app.db)
+            #expect(try await Grant.read(id: id, appID: seeded.id, on: app.db, direct: direct) == nil)
+
+            // Inside a transaction the read goes through the transaction and sees its own write.
+            let again = try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "bob@sandbox.test", accessToken: "token-3")
+            let againID = try #require(UUID(uuidString: again))
+            let seen = try await app.db.transaction { db -> Grant.Status? in
+                try await Grant.query(on: db).filter(\.$id == againID).set(\.$status, to: .error).update()
+                return try await Grant.read(id: againID, appID: seeded.id, on: db, direct: direct)?.status
+            }
+            #expect(seen == .error)
+        }
+    }
+
+    @Test("an in-memory SQLite database and a PostgreSQL app have no direct reads")
+    func noDirectReadsElsewhere() async throws {
+        #expect(SQLiteDirectReads(path: ":memory:") == nil)
+        #expect(SQLiteDirectReads(path: "") == nil)
+        guard TestDatabase.postgresURL != nil else { return }
+        try await withApp(database: .postgres) { app in #expect(app.sqliteDirectReads == nil) }
     }
 
     @Test("a custom provider's grant is read with its app's definition of that provider, and another app's never", arguments: TestDatabase.all)
