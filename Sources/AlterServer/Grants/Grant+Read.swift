@@ -36,6 +36,11 @@ extension Grant {
     /// `direct`: on SQLite, read on the calling thread (`SQLiteDirectReads`), unless `db` is a
     /// transaction, which must see its own writes.
     static func read(id: UUID, appID: UUID, on db: any Database, direct: SQLiteDirectReads? = nil) async throws -> Grant? {
+        // NULL checked first: a row's generic decode of an Optional goes through a Decoder and
+        // its containers for every column, the plain type's through a direct conversion.
+        func optional<T: Decodable>(_ row: any SQLRow, _ column: String, _ type: T.Type) throws -> T? {
+            try row.decodeNil(column: column) ? nil : try row.decode(column: column, as: T.self)
+        }
         guard let sql = db as? any SQLDatabase else {
             return try await Grant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first()
         }
@@ -51,19 +56,19 @@ extension Grant {
         guard let known = Status(rawValue: status) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "grant status \(status)")) }
         grant.status = known
         grant.sealedAccessToken = try row.decode(column: "access_token", as: String.self)
-        grant.sealedRefreshToken = try row.decode(column: "refresh_token", as: String?.self)
-        grant.expiresAt = try row.decode(column: "expires_at", as: Date?.self)
-        grant.accountDisplayName = try row.decode(column: "account_display_name", as: String?.self)
-        grant.accountEmail = try row.decode(column: "account_email", as: String?.self)
-        grant.variables = try row.decode(column: "variables", as: [String: String]?.self)
-        grant.tokensStoredAt = try row.decode(column: "tokens_stored_at", as: Date?.self)
-        grant.refreshedAt = try row.decode(column: "refreshed_at", as: Date?.self)
-        grant.connectedAt = try row.decode(column: "connected_at", as: Date?.self)
-        grant.terms = try row.decode(column: "terms", as: String?.self)
-        grant.createdAt = try row.decode(column: "created_at", as: Date?.self)
-        grant.updatedAt = try row.decode(column: "updated_at", as: Date?.self)
+        grant.sealedRefreshToken = try optional(row, "refresh_token", String.self)
+        grant.expiresAt = try optional(row, "expires_at", Date.self)
+        grant.accountDisplayName = try optional(row, "account_display_name", String.self)
+        grant.accountEmail = try optional(row, "account_email", String.self)
+        grant.variables = try optional(row, "variables", [String: String].self)
+        grant.tokensStoredAt = try optional(row, "tokens_stored_at", Date.self)
+        grant.refreshedAt = try optional(row, "refreshed_at", Date.self)
+        grant.connectedAt = try optional(row, "connected_at", Date.self)
+        grant.terms = try optional(row, "terms", String.self)
+        grant.createdAt = try optional(row, "created_at", Date.self)
+        grant.updatedAt = try optional(row, "updated_at", Date.self)
         grant.$id.exists = true
-        if let definition = try row.decode(column: "custom_definition", as: String?.self) {
+        if let definition = try optional(row, "custom_definition", String.self) {
             let allowsPrivateNetwork = try row.decode(column: "custom_allows_private_network", as: Bool.self)
             grant.customProviderAtRead = .found(StoredCustomProvider(definition: definition, allowsPrivateNetwork: allowsPrivateNetwork))
         } else {

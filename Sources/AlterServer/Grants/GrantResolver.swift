@@ -39,9 +39,9 @@ struct GrantResolver {
         if let raw = reference.grantID {
             guard let id = UUID(uuidString: raw) else { throw Self.notFound }
             var found = known
-            if found == nil { found = try await Grant.read(id: id, appID: appID, on: request.db, direct: request.application.sqliteDirectReads) }
+            if found == nil { found = try await Grant.read(id: id, appID: appID, on: request.database, direct: request.application.sqliteDirectReads) }
             guard let found else {
-                if let revoked = try await RevokedGrant.query(on: request.db).filter(\.$id == id).filter(\.$appID == appID).first(),
+                if let revoked = try await RevokedGrant.query(on: request.database).filter(\.$id == id).filter(\.$appID == appID).first(),
                     subject == nil || revoked.userSubject == subject
                 {
                     throw APIError(
@@ -55,11 +55,11 @@ struct GrantResolver {
         } else if let provider = reference.provider {
             // Without a user_token: the app's own grants (connected in sessions without a user,
             // each with an anonymous subject of its own since F4).
-            var query = Grant.query(on: request.db).filter(\.$app.$id == appID).filter(\.$provider == provider)
+            var query = Grant.query(on: request.database).filter(\.$app.$id == appID).filter(\.$provider == provider)
             if let subject { query = query.filter(\.$userSubject == subject) }
             if let account = reference.accountIdentifier { query = query.filter(\.$accountIdentifier == account) }
             // An agent looks among its delegations only, so another grant of the same provider is no ambiguity.
-            if let agent = caller.agent { query = query.filter(\.$id ~~ Array(try await CredentialAccess.delegatedGrantIDs(to: agent, on: request.db))) }
+            if let agent = caller.agent { query = query.filter(\.$id ~~ Array(try await CredentialAccess.delegatedGrantIDs(to: agent, on: request.database))) }
             let matches = try await query.sort(\.$accountIdentifier).all().filter { subject != nil || caller.agent != nil || $0.user == nil }
             guard let first = matches.first else {
                 if let agent = caller.agent {
@@ -81,7 +81,7 @@ struct GrantResolver {
         } else {
             throw APIError.invalidRequest("Send grant_id, or provider (with user_token for a user's grant).")
         }
-        try await CredentialAccess.authorize(caller, toUse: .oauthGrant(grant), on: request.db)
+        try await CredentialAccess.authorize(caller, toUse: .oauthGrant(grant), on: request.database)
         return grant
     }
 }

@@ -53,7 +53,7 @@ enum PolicyCheck {
     }
 
     static func enforce(_ use: CredentialUse, request: Request, moment: Moment = .call) async throws {
-        let rules = try await request.application.policyIndex.rules(of: use.appID, on: request.db)
+        let rules = try await request.application.policyIndex.rules(of: use.appID, on: request.database)
         if rules.isEmpty && use.grantTerms == nil { return }
         let covering = terms(of: use) + rules.filter { covers($0, use) }
         if covering.isEmpty { return }
@@ -98,7 +98,7 @@ enum PolicyCheck {
         if !counted.isEmpty {
             let result: (counts: [UUID: Int], retryAfter: Int)
             do {
-                result = try await RateCounter.count(counted.map { ($0.0, $0.3.key) }, at: request.application.clock.now(), on: request.db)
+                result = try await RateCounter.count(counted.map { ($0.0, $0.3.key) }, at: request.application.clock.now(), on: request.database)
             } catch {
                 throw await deny(APIError(.policyError, "\(counted[0].1.name)'s rate count is unavailable; the call is refused."), counted[0].1, use, request)
             }

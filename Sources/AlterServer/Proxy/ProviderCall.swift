@@ -55,7 +55,7 @@ struct ProviderCall {
         let method = self.method.uppercased()
         let headers = try forwardableHeaders()
         let grantID = try grant.requireID()
-        guard let provider = try await request.application.providerCatalog.provider(of: grant, on: request.db)
+        guard let provider = try await request.application.providerCatalog.provider(of: grant, on: request.database)
         else { throw GrantResolver.notFound }
         let target = try await Self.target(url, for: grant, provider: provider, request: request)
         // The provider's token header is the vault's to set, whatever its name.
@@ -64,7 +64,7 @@ struct ProviderCall {
 
         let started = ContinuousClock.now
         let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
-        let coordinator = RefreshCoordinator(application: request.application, db: request.db, who: who)
+        let coordinator = RefreshCoordinator(application: request.application, db: request.database, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
         var deadline = NIODeadline.now() + Self.upstreamTimeout
         var upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), deadline: deadline, request: request)
@@ -104,7 +104,7 @@ struct ProviderCall {
         // Only templated hosts ({subdomain}) need the app's provider settings.
         var values = grant.variables ?? [:]
         if provider.apiHosts.contains(where: { $0.contains("{") }) {
-            let config = try await ProviderConfig.query(on: request.db).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first()
+            let config = try await ProviderConfig.query(on: request.database).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first()
             values = (config?.variables ?? [:]).merging(values) { $1 }
         }
         let hosts = provider.apiHosts.compactMap { try? ProviderURLTemplate.resolve($0, provider: provider, values: values) }
