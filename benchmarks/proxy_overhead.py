@@ -127,16 +127,29 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def context_switches(pid):
+    """Voluntary and involuntary context switches of every thread of a process."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                total += sum(int(line.split()[1]) for line in f if "ctxt_switches:" in line)
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
 def wrk(url, connections, duration, script=None, server=None):
     """wrk's p50, p99 and req/s; with `server` (a pid), also that process's CPU per request in
     ms, the figure least disturbed by the rest of the machine."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"] + (["-s", script] if script else []) + [url]
-    before = cpu_seconds(server) if server else None
+    before = (cpu_seconds(server), context_switches(server)) if server else None
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = None
+    cpu = switches = None
     if server:
-        requests = int(re.search(r"^\s*(\d+) requests in", out, re.M).group(1))
-        cpu = (cpu_seconds(server) - before) * 1000 / max(requests, 1)
+        requests = max(int(re.search(r"^\s*(\d+) requests in", out, re.M).group(1)), 1)
+        cpu = (cpu_seconds(server) - before[0]) * 1000 / requests
+        switches = (context_switches(server) - before[1]) / requests
 
     def ms(label):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -146,7 +159,8 @@ def wrk(url, connections, duration, script=None, server=None):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{url}: {non2xx.group(1)} failed responses\n{out}")
-    return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "cpu": cpu}
+    return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "cpu": cpu,
+            "switches": switches}
 
 
 
@@ -283,10 +297,11 @@ http {{ access_log off; keepalive_requests 10000000;
                     results[c][name].append(wrk(url, c, args.duration, script, servers.get(name)))
         for c in connections:
             print(f"\n{c} connection(s): median (min-max) of {args.repeat} rounds")
-            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23} {'server CPU ms/req':>23}")
+            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23} {'server CPU ms/req':>23} {'switches/req':>17}")
             for name, rs in results[c].items():
                 cpu = spread([r['cpu'] for r in rs]) if rs[0]['cpu'] is not None else ""
-                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23} {cpu:>23}")
+                switches = spread([r['switches'] for r in rs], 1) if rs[0]['switches'] is not None else ""
+                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23} {cpu:>23} {switches:>17}")
 
         print("\nissue 14 goals, per round (median (min-max)):")
         def added(c, name, i):
