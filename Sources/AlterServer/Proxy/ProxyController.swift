@@ -16,7 +16,7 @@ struct ProxyController: RouteCollection {
     }
 
     func proxy(request: Request) async throws -> Response {
-        let call = try request.content.decode(ProxyRequest.self)
+        let call = try ProxyRequest.decode(from: request)
         // `agent` (id or name): the app calls as that agent, limited to its delegations.
         if let agent = call.agent { request.setCaller(try await CallerResolver.acting(as: agent, from: request.caller, on: request)) }
         let body = try Self.body(of: call)

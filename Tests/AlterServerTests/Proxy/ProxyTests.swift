@@ -56,6 +56,45 @@ struct ProxyTests {
         }
     }
 
+    @Test("the call's body is read as JSON whatever the media type's case and parameters; another type gets 415, a broken or plain-text body 400, and none of those is sent")
+    func bodyMediaTypes() async throws {
+        try await withRunningApp { app, browser in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try await ConnectFlow(app: app, browser: browser, key: seeded.key).connectGrant()
+            let call = "{\"method\":\"GET\",\"url\":\"\(browser.baseURL)/sandbox/api/status/204\",\"grant_id\":\"\(grantID)\"}"
+            func send(_ contentType: String, _ body: String = call) async throws -> TestBrowser.Page {
+                try await browser.send(.POST, "/v1/request", headers: [("Authorization", "Bearer \(seeded.key)"), ("Content-Type", contentType)], body: body)
+            }
+            for type in ["application/json", "application/json; charset=utf-8", "Application/JSON", " application/json ;charset=UTF-8"] {
+                #expect(try await send(type).status == 204, "\(type)")
+            }
+            await app.auditLog.flush()
+            let audited = try await AuditEvent.query(on: app.db).filter(\.$action == .proxy).count()
+            #expect(audited == 4)
+            for type in ["application/jsonx", "image/png"] {
+                let refused = try await send(type)
+                #expect(refused.status == 415, "\(type): \(refused.status) \(refused.body)")
+            }
+            // A body cut short, and one sent as text (Vapor's plain-text decoder reads only a string).
+            for (type, body) in [("application/json", "{\"method\":"), ("text/plain", call)] {
+                let broken = try await send(type, body)
+                #expect(broken.status == 400, "\(type)")
+                #expect((broken.json["error"] as? [String: Any])?["code"] as? String == "invalid_request", "\(broken.body)")
+            }
+            await app.auditLog.flush()
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == .proxy).count() == audited)
+        }
+    }
+
+    @Test("the JSON fast path takes application/json with any case and parameters, and nothing else", arguments: [
+        ("application/json", true), ("APPLICATION/JSON", true), ("application/json;charset=utf-8", true), ("  application/json  ; x=y", true),
+        ("application/jsonx", false), ("application/json-patch+json", false), ("text/json", false), ("application/ json", false),
+        ("", false), (";application/json", false), ("application/jsoN\u{0}", false),
+    ])
+    func jsonMediaType(type: String, isJSON: Bool) {
+        #expect(ProxyRequest.isJSON(type) == isJSON)
+    }
+
     @Test("caller-supplied credentials and routing headers are dropped; upstream cookies do not come back")
     func headerRules() async throws {
         try await withRunningApp(routes: { app in
