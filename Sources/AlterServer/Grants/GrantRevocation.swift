@@ -20,7 +20,10 @@ enum GrantRevocation {
         let revokedAtProvider = await revokeAtProvider(grant, request: request)
         let catalog = try await request.application.providerCatalog.forApp(grant.$app.id, on: request.db)
         let caller = request.alterCaller
-        try await request.db.transaction { db in
+        // It reads (the app's webhook settings) before it writes: on SQLite that upgrade fails at
+        // once while another connection writes, and the whole transaction runs again
+        // (WriteTransaction). Everything it changes is made anew on each run.
+        try await WriteTransaction.run(on: request.db) { db in
             grant.status = .revoked
             try await GrantEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
             let event = AuditEvent(
@@ -28,7 +31,8 @@ enum GrantRevocation {
             event.reason = reason
             try await event.create(on: db)
             try await RevokedGrant(grant: grant, at: now).create(on: db)
-            try await grant.delete(on: db)
+            // By query, not `grant.delete`: the model stays as it was read if this run rolls back.
+            try await Grant.query(on: db).filter(\.$id == grantID).delete()
         }
         return Revoked(grantID: grantID, revokedAtProvider: revokedAtProvider, at: now)
     }

@@ -78,6 +78,33 @@ struct GrantsAPITests {
         }
     }
 
+    @Test("on SQLite a revocation while the other connection holds the write lock runs again and succeeds")
+    func revokeWhileAnotherConnectionWrites() async throws {
+        try await withApp(database: .sqlite) { app in
+            let seeded = try await seedApp(app, providers: ["sandbox"])
+            let grantID = try #require(UUID(uuidString: try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "ada@sandbox.test", accessToken: "token-1")))
+            let grant = try #require(try await Grant.find(grantID, on: app.db))
+            // One event loop's connection holds the write lock for a moment; the revocation runs
+            // on the other's. Its transaction reads first, so its first write is refused at once
+            // (SQLITE_BUSY): without the rerun it fails.
+            let loops = Array(app.eventLoopGroup.makeIterator())
+            try #require(loops.count >= 2, "two event loops, two SQLite connections")
+            let holder = try #require(app.databases.database(logger: app.logger, on: loops[0]))
+            let locked = AsyncStream<Void>.makeStream()
+            async let held: Void = holder.transaction { db in
+                try await ClientApp.query(on: db).filter(\.$id == seeded.id).set(\.$name, to: "held").update()
+                locked.continuation.yield()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            for await _ in locked.stream { break }
+            let revoked = try await GrantRevocation.revoke(grant, reason: "test", request: Request(application: app, on: loops[1]))
+            try await held
+            #expect(revoked.grantID == grantID)
+            #expect(try await Grant.find(grantID, on: app.db) == nil)
+            #expect(try await RevokedGrant.find(grantID, on: app.db) != nil)
+        }
+    }
+
     @Test("with JWT identity a user_token and provider find the user's grant; several accounts need account_identifier")
     func identityLookup() async throws {
         try await withRunningApp { app, browser in
