@@ -19,7 +19,10 @@ enum SecretRotation {
         @Sendable func reseal(_ sealed: String, row: UUID, field: String) throws -> String {
             try sealer.seal(try sealer.open(sealed, row: row.uuidString, field: field), row: row.uuidString, field: field)
         }
-        let providerSecrets = try await db.transaction { db in
+        // Each transaction reads its rows, then rewrites them: while a serving instance writes on
+        // SQLite that first write is refused at once, and the transaction runs again with the
+        // rows read anew (WriteTransaction).
+        let providerSecrets = try await WriteTransaction.run(on: db) { db in
             let configs = try await ProviderConfig.query(on: db).all()
             for config in configs {
                 config.sealedClientSecret = try reseal(config.sealedClientSecret, row: try config.requireID(), field: ProviderConfig.secretField)
@@ -31,7 +34,7 @@ enum SecretRotation {
         for id in try await Grant.query(on: db).all(\.$id) {
             if try await resealGrant(id, db: db, sealer: sealer) { grantTokens += 1 }
         }
-        let (webhookSecrets, verifiers) = try await db.transaction { db in
+        let (webhookSecrets, verifiers) = try await WriteTransaction.run(on: db) { db in
             let apps = try await ClientApp.query(on: db).filter(\.$sealedWebhookSecret != nil).all()
             for app in apps {
                 app.sealedWebhookSecret = try reseal(app.sealedWebhookSecret!, row: try app.requireID(), field: ClientApp.webhookSecretField)
@@ -44,7 +47,7 @@ enum SecretRotation {
             }
             return (apps.count, attempts.count)
         }
-        let managedSecrets = try await db.transaction { db in
+        let managedSecrets = try await WriteTransaction.run(on: db) { db in
             let secrets = try await ManagedSecret.query(on: db).all()
             for secret in secrets {
                 secret.sealedValue = try reseal(secret.sealedValue, row: try secret.requireID(), field: SecretValue.sealedField)

@@ -84,21 +84,11 @@ struct GrantsAPITests {
             let seeded = try await seedApp(app, providers: ["sandbox"])
             let grantID = try #require(UUID(uuidString: try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "ada@sandbox.test", accessToken: "token-1")))
             let grant = try #require(try await Grant.find(grantID, on: app.db))
-            // One event loop's connection holds the write lock for a moment; the revocation runs
-            // on the other's. Its transaction reads first, so its first write is refused at once
-            // (SQLITE_BUSY): without the rerun it fails.
-            let loops = Array(app.eventLoopGroup.makeIterator())
-            try #require(loops.count >= 2, "two event loops, two SQLite connections")
-            let holder = try #require(app.databases.database(logger: app.logger, on: loops[0]))
-            let locked = AsyncStream<Void>.makeStream()
-            async let held: Void = holder.transaction { db in
-                try await ClientApp.query(on: db).filter(\.$id == seeded.id).set(\.$name, to: "held").update()
-                locked.continuation.yield()
-                try await Task.sleep(for: .milliseconds(100))
+            // Its transaction reads first, so its first write is refused at once: without the
+            // rerun it fails with "database is locked".
+            let revoked = try await whileTheOtherConnectionWrites(app) { _, loop in
+                try await GrantRevocation.revoke(grant, reason: "test", request: Request(application: app, on: loop))
             }
-            for await _ in locked.stream { break }
-            let revoked = try await GrantRevocation.revoke(grant, reason: "test", request: Request(application: app, on: loops[1]))
-            try await held
             #expect(revoked.grantID == grantID)
             #expect(try await Grant.find(grantID, on: app.db) == nil)
             #expect(try await RevokedGrant.find(grantID, on: app.db) != nil)
