@@ -84,7 +84,7 @@ extension ProviderCatalog {
     func provider(of grant: Grant, on db: any Database) async throws -> CatalogProvider? {
         if let shipped = self[grant.provider] { return shipped }
         switch grant.customProviderAtRead {
-        case .found(let stored): return CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
+        case .found(let stored): return entry(stored)
         case .absent: return nil
         case .notRead: return try await provider(grant.provider, forApp: grant.$app.id, on: db)
         }

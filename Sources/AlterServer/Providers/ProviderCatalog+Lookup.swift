@@ -14,7 +14,12 @@ extension ProviderCatalog {
     func provider(_ id: String, forApp appID: UUID, on db: any Database) async throws -> CatalogProvider? {
         if let shipped = self[id] { return shipped }
         guard let stored = try await CustomProvider.definition(of: id, appID: appID, on: db) else { return nil }
-        return CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
+        return entry(stored)
+    }
+
+    /// The checked entry of an app's stored custom provider, memoized by its stored text.
+    func entry(_ stored: StoredCustomProvider) -> CatalogProvider? {
+        CustomProviderEntries.shared.entry(stored.definition, allowsPrivateNetwork: stored.allowsPrivateNetwork, shipped: self)
     }
 }
 
@@ -38,13 +43,14 @@ extension CustomProvider {
     }
 
     /// The stored definition of one app's custom provider, read without FluentKit's model decoding.
-    static func definition(of provider: String, appID: UUID, on db: any Database) async throws -> (definition: String, allowsPrivateNetwork: Bool)? {
+    static func definition(of provider: String, appID: UUID, on db: any Database) async throws -> StoredCustomProvider? {
         guard let sql = db as? any SQLDatabase else {
             let row = try await CustomProvider.query(on: db).filter(\.$app.$id == appID).filter(\.$provider == provider).first()
-            return row.map { ($0.definition, $0.allowsPrivateNetwork) }
+            return row.map { StoredCustomProvider(definition: $0.definition, allowsPrivateNetwork: $0.allowsPrivateNetwork) }
         }
         guard let row = try await definitionStatement.rows(on: sql, binds: [appID, provider]).first else { return nil }
-        return (try row.decode(column: "definition", as: String.self), try row.decode(column: "allows_private_network", as: Bool.self))
+        return StoredCustomProvider(
+            definition: try row.decode(column: "definition", as: String.self), allowsPrivateNetwork: try row.decode(column: "allows_private_network", as: Bool.self))
     }
 }
 
