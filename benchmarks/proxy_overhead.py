@@ -229,6 +229,9 @@ def main():
     parser.add_argument("--connections", default="1,16")
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--no-sdk", action="store_true", help="skip the /sdk/token comparison")
+    parser.add_argument("--perf", metavar="FILE", help="perf-record the vault (call graphs, 2 kHz) during the first "
+                        "round's 'vault' row at the most connections, into FILE (perf report -i FILE), and the relay during "
+                        "its row into FILE.relay; those rows' figures in round 1 then include the sampling's cost")
     args = parser.parse_args()
     binary = args.bin or next((p for p in [f"{ROOT}/.build-release/release/alter", f"{ROOT}/.build/release/alter"] if os.path.exists(p)), None)
     if not binary:
@@ -294,7 +297,14 @@ http {{ access_log off; keepalive_requests 10000000;
             for c in connections:
                 for name, url, script in targets:
                     wrk(url, c, 1, script)  # warm-up: connections, caches
+                    profile = args.perf and round == 0 and c == connections[-1] and name in ["vault", "relay"]
+                    recorder = subprocess.Popen(["perf", "record", "-q", "-F", "2000", "-g", "-p", str(servers[name]),
+                                                 "-o", args.perf + (".relay" if name == "relay" else "")],
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if profile else None
                     results[c][name].append(wrk(url, c, args.duration, script, servers.get(name)))
+                    if recorder:
+                        recorder.send_signal(signal.SIGINT)
+                        recorder.wait()
         for c in connections:
             print(f"\n{c} connection(s): median (min-max) of {args.repeat} rounds")
             print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23} {'server CPU ms/req':>23} {'switches/req':>17}")

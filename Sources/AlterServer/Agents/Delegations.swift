@@ -15,7 +15,7 @@ enum Delegations {
         let removed = try await Delegation.query(on: request.db).filter(\.$grant.$id == grantID).filter(\.$agent.$id == agent.requireID()).all()
         guard !removed.isEmpty else { return }
         try await Delegation.query(on: request.db).filter(\.$grant.$id == grantID).filter(\.$agent.$id == agent.requireID()).delete()
-        request.application.auditLog.record(AuditEvent(
+        request.application.auditLog.record(AuditEntry(
             appID: appID, grantID: grantID, action: .delegationRevoked, caller: request.alterCaller, agent: agent.name, status: nil,
             at: request.application.clock.now()))
     }

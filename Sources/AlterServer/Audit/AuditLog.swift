@@ -11,12 +11,14 @@ import Vapor
 /// call keeps the proxy's added latency small. At most `delay` of entries can be lost in a
 /// crash; reads of the audit log flush first, and so does shutdown.
 ///
-/// On the hot path (issue 14): `record` takes a lock instead of hopping onto an actor, and the
-/// insert is one SQLKit statement with the same binds Fluent would make, without FluentKit's
-/// reflection walk over every entry's properties.
+/// On the hot path (issue 14): `record` takes a lock instead of hopping onto an actor, an entry
+/// is a plain struct (`AuditEntry`), and the insert is one SQLKit statement with the same binds
+/// Fluent would make, without FluentKit's reflection walk over every entry's properties.
+/// Entries written inside a caller's transaction (a refresh, a revocation) go through the same
+/// `insert`.
 final class AuditLog: Sendable {
     private struct State {
-        var pending: [AuditEvent] = []
+        var pending: [AuditEntry] = []
         var timerRunning = false
         /// When the oldest pending entry was recorded (the flush-lag metric).
         var oldestPending: ContinuousClock.Instant?
@@ -35,7 +37,7 @@ final class AuditLog: Sendable {
         self.database = database
     }
 
-    func record(_ event: AuditEvent) {
+    func record(_ event: AuditEntry) {
         let startTimer = state.withLockedValue { state in
             if state.pending.isEmpty { state.oldestPending = .now }
             state.pending.append(event)
@@ -76,22 +78,16 @@ final class AuditLog: Sendable {
         await write.value
     }
 
-    static let columns = ["id", "app_id", "grant_id", "action", "caller", "agent", "method", "host", "status", "at", "latency_ms", "reason", "context"]
-
     /// One multi-row INSERT per 500 entries (PostgreSQL takes at most 65,535 binds).
-    static func insert(_ events: [AuditEvent], on db: any Database) async throws {
+    static func insert(_ entries: [AuditEntry], on db: any Database) async throws {
         guard let sql = db as? any SQLDatabase else {
-            try await events.create(on: db)
+            try await entries.map(\.model).create(on: db)
             return
         }
-        for start in stride(from: 0, to: events.count, by: 500) {
-            var insert = sql.insert(into: AuditEvent.schema).columns(columns)
-            for event in events[start..<min(start + 500, events.count)] {
-                if event.id == nil { event.id = UUID() }
-                insert = insert.values([
-                    event.id, event.$app.id, event.grantID, event.action.rawValue, event.caller, event.agent, event.method, event.host,
-                    event.status, event.at, event.latencyMS, event.reason, event.context,
-                ] as [any Encodable & Sendable])
+        for start in stride(from: 0, to: entries.count, by: 500) {
+            var insert = sql.insert(into: AuditEvent.schema).columns(AuditEntry.columns)
+            for entry in entries[start..<min(start + 500, entries.count)] {
+                insert = insert.values(entry.values)
             }
             try await insert.run()
         }

@@ -26,10 +26,10 @@ enum GrantRevocation {
         try await WriteTransaction.run(on: request.db) { db in
             grant.status = .revoked
             try await GrantEvents.enqueue(.grantRevoked, grant: grant, catalog: catalog, at: now, on: db)
-            let event = AuditEvent(
+            var event = AuditEntry(
                 appID: grant.$app.id, grantID: grantID, action: .revoke, caller: caller, agent: nil, status: revokedAtProvider ? 200 : nil, at: now)
             event.reason = reason
-            try await event.create(on: db)
+            try await AuditLog.insert([event], on: db)
             try await RevokedGrant(grant: grant, at: now).create(on: db)
             // By query, not `grant.delete`: the model stays as it was read if this run rolls back.
             try await Grant.query(on: db).filter(\.$id == grantID).delete()

@@ -167,11 +167,11 @@ enum Approvals {
 
     static func audit(_ approval: Approval, _ action: AuditEvent.Action, status: Int, request: Request, context extra: [String: String] = [:]) async {
         let host = URLComponents(string: approval.url)?.host
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: approval.$app.id, grantID: approval.credentialID, action: action, caller: approval.caller, agent: nil,
             method: approval.method, host: host, status: status, at: request.application.clock.now())
         event.reason = approval.reason
         event.context = ["approval_id": approval.id?.uuidString.lowercased() ?? "", "rule_id": approval.ruleID.uuidString.lowercased()].merging(extra) { $1 }
-        await request.application.auditLog.record(event)
+        request.application.auditLog.record(event)
     }
 }

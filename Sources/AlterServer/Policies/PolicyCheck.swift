@@ -184,7 +184,7 @@ enum PolicyCheck {
         details["rule_kind"] = rule.kind
         details["grant_id"] = use.grantID.uuidString.lowercased()
         error.details = details
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: use.appID, grantID: use.grantID, action: .policyDenied, caller: request.alterCaller, agent: request.auditAgent,
             method: use.method.map { String($0.uppercased().prefix(16)) }, host: use.url.flatMap { URLComponents(string: $0)?.host },
             status: Int(error.status.code), at: request.application.clock.now())

@@ -20,7 +20,7 @@ enum GrantTokens {
         try await PolicyCheck.enforce(VaultCredential.oauth(grant).use(method: method, url: url, surface: .token, request: request), request: request)
         let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
         let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: who.agent,
             method: method.map { String($0.uppercased().prefix(16)) }, host: url.flatMap { URLComponents(string: $0)?.host },
             status: 200, at: request.application.clock.now())

@@ -48,7 +48,7 @@ extension ProviderCall {
             provider: (Self.managedSecretMetricsLabel, false), deadline: deadline, request: request)
         let grantID = try grant.requireID()
         let now = request.application.clock.now()
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: grant.$app.id, grantID: grantID, action: .proxy, caller: request.alterCaller, agent: request.auditAgent, method: method,
             host: target.host, status: Int(upstream.status.code), at: now)
         event.reason = reason

@@ -81,7 +81,7 @@ struct ProviderCall {
                 upstream = try await Self.send(method, target, headers: forwarded, body: body, credential: .header(provider.apiAuthorization(token)), provider: (provider.id, provider.isCustom), deadline: deadline, request: request)
             }
         }
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: who.appID, grantID: grantID, action: .proxy, caller: who.caller, agent: who.agent, method: method, host: target.host,
             status: Int(upstream.status.code), at: request.application.clock.now())
         event.reason = reason

@@ -19,7 +19,7 @@ enum SecretTokens {
         let issued = secret.injection.forSDK(try secret.value(using: request.application.sealer))
         let grantID = try grant.requireID()
         let now = request.application.clock.now()
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: grant.$app.id, grantID: grantID, action: .token, caller: request.alterCaller, agent: request.auditAgent,
             method: method.map { String($0.uppercased().prefix(16)) }, host: target.host, status: 200, at: now)
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }

@@ -153,10 +153,10 @@ struct RefreshCoordinator {
             }
 
             let audit: @Sendable (Int, any Database) async throws -> Void = { status, db in
-                try await AuditEvent(
+                try await AuditLog.insert([AuditEntry(
                     appID: who.appID, grantID: grantID, action: .refresh, caller: who.caller, agent: who.agent,
                     host: URL(string: provider.tokenURL)?.host, status: status, at: now
-                ).create(on: db)
+                )], on: db)
             }
             // Committed (outside any transaction) before the provider can rotate anything.
             try await RefreshJournal.begin(grantID, at: now, on: tx)

@@ -39,7 +39,7 @@ struct SDKAuditController: RouteCollection {
         case .oauth(let grant): grantID = try grant.requireID()
         case .secret(let grant, _): grantID = try grant.requireID()
         }
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: try request.caller.app.requireID(), grantID: grantID, action: .apiCall, caller: request.alterCaller, agent: nil,
             method: String(report.method.uppercased().prefix(16)), host: URLComponents(string: report.url)?.host.map { String($0.prefix(255)) },
             status: report.responseStatus, at: request.application.clock.now())

@@ -205,7 +205,7 @@ struct SDKGrantsController: RouteCollection {
     func reportScopeMismatch(request: Request) async throws -> Response {
         let body = try request.content.decode(ScopeMismatchReport.self)
         let grant = try await SDKGrantReference(grantID: request.parameters.get("grant")).resolve(request)
-        let event = AuditEvent(
+        var event = AuditEntry(
             appID: grant.$app.id, grantID: try grant.requireID(), action: .scopeMismatch, caller: request.alterCaller, agent: nil,
             status: body.providerStatusCode, at: request.application.clock.now())
         if let missing = body.missingScopes?.prefix(50) { event.context = ["missing_scopes": missing.joined(separator: " ")] }

@@ -135,7 +135,7 @@ struct ManagedSecrets {
     }
 
     private func audit(_ action: AuditEvent.Action, secret: ManagedSecret, grantID: UUID? = nil, reason: String? = nil) async {
-        let event = AuditEvent(appID: appID, grantID: grantID, action: action, caller: caller, agent: nil, status: nil, at: application.clock.now())
+        var event = AuditEntry(appID: appID, grantID: grantID, action: action, caller: caller, agent: nil, status: nil, at: application.clock.now())
         event.context = ["managed_secret_id": secret.id?.uuidString.lowercased() ?? "", "managed_secret_slug": secret.slug]
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }
         application.auditLog.record(event)

@@ -21,7 +21,7 @@ struct AuditLogFlushTests {
             let reader = try await app.db.transaction { tx in
                 // Holding this lock, the timer's insert waits; plain reads still go through.
                 try await (tx as! any SQLDatabase).raw("LOCK TABLE audit_events IN EXCLUSIVE MODE").run()
-                log.record(AuditEvent(appID: appID, grantID: nil, action: .proxy, caller: nil, agent: nil, status: 200, at: Date()))
+                log.record(AuditEntry(appID: appID, grantID: nil, action: .proxy, caller: nil, agent: nil, status: 200, at: Date()))
                 try await Task.sleep(for: .milliseconds(300))  // the timer took the batch and is blocked
                 let reader = Task { await log.flush(); return try await rows() }
                 try await Task.sleep(for: .milliseconds(300))
