@@ -72,7 +72,7 @@ struct AgentKeyring {
     }
 
     private func find(_ raw: String) async throws -> APIKey {
-        guard let id = UUID(uuidString: raw),
+        guard let id = UUID(text: raw),
             let key = try await APIKey.query(on: db).filter(\.$id == id).filter(\.$agent.$id == agent.requireID()).first()
         else { throw APIError(.keyNotFound, "Agent \(agent.name) has no key \(String(raw.prefix(64))).") }
         return key

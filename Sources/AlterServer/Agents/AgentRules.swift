@@ -14,7 +14,7 @@ enum AgentRules {
     static func name(_ raw: String) throws -> String {
         let allowed = raw.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
         guard (1...maxNameLength).contains(raw.count), allowed, let first = raw.unicodeScalars.first, first != "-", first != "_",
-            UUID(uuidString: raw) == nil
+            UUID(text: raw) == nil
         else {
             throw APIError.invalidRequest("name must be 1–\(maxNameLength) lowercase letters, digits, - and _, starting with a letter or digit.")
         }

@@ -103,7 +103,7 @@ enum AgentWire {
         }
 
         init(_ key: APIKey, secret: String? = nil) throws {
-            keyID = try key.requireID().uuidString.lowercased()
+            keyID = try key.requireID().lowercasedString
             keyPrefix = key.displayPrefix
             name = key.name ?? key.displayPrefix
             status = key.revokedAt != nil ? "revoked" : key.deprecatedAt != nil ? "deprecated" : "active"

@@ -39,7 +39,7 @@ struct AgentsController: RouteCollection {
         let body = try request.content.decode(AgentWire.CreateRequest.self)
         let created = try await request.agentRegistry.create(body.creation)
         return try .sdkJSON(
-            AgentWire.Created(info: try .init(created.agent), apiKey: created.secret, keyID: try created.key.requireID().uuidString.lowercased()),
+            AgentWire.Created(info: try .init(created.agent), apiKey: created.secret, keyID: try created.key.requireID().lowercasedString),
             status: .created)
     }
 

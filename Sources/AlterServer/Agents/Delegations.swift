@@ -9,7 +9,7 @@ import Vapor
 enum Delegations {
     static func revoke(grantID raw: String?, agent: Agent, request: Request) async throws {
         let appID = agent.$app.id
-        guard let raw, let grantID = UUID(uuidString: raw),
+        guard let raw, let grantID = UUID(text: raw),
             try await Grant.query(on: request.db).filter(\.$id == grantID).filter(\.$app.$id == appID).first() != nil
         else { throw GrantResolver.notFound }
         let removed = try await Delegation.query(on: request.db).filter(\.$grant.$id == grantID).filter(\.$agent.$id == agent.requireID()).all()

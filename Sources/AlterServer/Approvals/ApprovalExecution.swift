@@ -51,7 +51,7 @@ enum ApprovalExecution {
         guard allowed.contains(kind) else {
             let who = kind == .link ? "an approver link" : "a portal operator"
             throw APIError(.approverNotAllowed, "This call's rule does not let \(who) decide it (requires_approval.approvers).",
-                           details: ["rule_id": approval.ruleID.uuidString.lowercased()])
+                           details: ["rule_id": approval.ruleID.lowercasedString])
         }
     }
 
@@ -118,7 +118,7 @@ enum ApprovalExecution {
         request.setCaller(caller)
         let opened = try request.application.sealer.open(approval.sealedCall, row: try approval.requireID().uuidString, field: Approval.callField)
         let call = try JSONDecoder().decode(Approvals.StoredCall.self, from: Data(opened.utf8))
-        let credential = try await CredentialResolver(request: request, caller: caller).resolve(.init(grantID: approval.credentialID.uuidString.lowercased()))
+        let credential = try await CredentialResolver(request: request, caller: caller).resolve(.init(grantID: approval.credentialID.lowercasedString))
         // The rules that are about the call now (PolicyCheck.Moment): a grant that expired, or a
         // window that closed, while the call waited fails it instead of running it.
         try await PolicyCheck.enforce(try credential.use(method: approval.method, url: approval.url, surface: .proxy, request: request), request: request, moment: .approvedExecution)
@@ -128,7 +128,7 @@ enum ApprovalExecution {
         }
         let sent = try await ProviderCall(method: approval.method, url: approval.url, headers: call.headers, body: body, reference: .init(), reason: approval.reason)
             .send(approved: credential, request: request)
-        return try await Result.read(sent, approvalID: try approval.requireID().uuidString.lowercased())
+        return try await Result.read(sent, approvalID: try approval.requireID().lowercasedString)
     }
 
     /// The stored result of an executed approval.

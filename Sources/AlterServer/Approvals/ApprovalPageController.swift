@@ -48,7 +48,7 @@ struct ApprovalPageController: RouteCollection {
     }
 
     private func page(_ approval: Approval, token: String?, request: Request, notice: String? = nil, status: HTTPResponseStatus = .ok) async throws -> Response {
-        let id = try approval.requireID().uuidString.lowercased()
+        let id = try approval.requireID().lowercasedString
         let app = try await ClientApp.find(approval.$app.id, on: request.db)
         let agent = try await approval.agentID.flatMapAsync { try await Agent.find($0, on: request.db) }
         let components = URLComponents(string: approval.url)

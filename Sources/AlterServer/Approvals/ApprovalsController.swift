@@ -39,10 +39,10 @@ struct ApprovalsController: RouteCollection {
 
         init(_ approval: Approval, publicURL: String) throws {
             let id = try approval.requireID()
-            approvalID = id.uuidString.lowercased()
+            approvalID = id.lowercasedString
             status = approval.status.rawValue
-            ruleID = approval.ruleID.uuidString.lowercased()
-            grantID = approval.credentialID.uuidString.lowercased()
+            ruleID = approval.ruleID.lowercasedString
+            grantID = approval.credentialID.lowercasedString
             method = approval.method
             url = approval.url
             reason = approval.reason

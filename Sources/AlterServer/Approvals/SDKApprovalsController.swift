@@ -48,7 +48,7 @@ struct SDKApprovalsController: RouteCollection {
         }
 
         init(_ approval: Approval) throws {
-            let id = try approval.requireID().uuidString.lowercased()
+            let id = try approval.requireID().lowercasedString
             approvalID = id
             approvalGroupID = id
             status = approval.status.rawValue

@@ -50,7 +50,7 @@ final class Agent: Model, @unchecked Sendable {
     }
 
     /// The lowercase UUID the SDK's wire shapes require.
-    func publicID() throws -> String { try requireID().uuidString.lowercased() }
+    func publicID() throws -> String { try requireID().lowercasedString }
 
     /// The name shown to people (the consent screen, listings).
     var shownName: String { displayName ?? name }

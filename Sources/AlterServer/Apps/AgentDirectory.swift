@@ -10,7 +10,7 @@ struct AgentDirectory {
 
     func find(_ reference: String) async throws -> Agent {
         var query = Agent.query(on: db).filter(\.$app.$id == appID)
-        if let id = UUID(uuidString: reference) { query = query.filter(\.$id == id) } else { query = query.filter(\.$name == reference) }
+        if let id = UUID(text: reference) { query = query.filter(\.$id == id) } else { query = query.filter(\.$name == reference) }
         guard let agent = try await query.first() else { throw APIError(.agentNotFound, "No agent of this app is called \(String(reference.prefix(128))).") }
         return agent
     }

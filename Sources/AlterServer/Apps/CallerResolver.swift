@@ -12,7 +12,7 @@ import Vapor
 /// (`Request.caller` refuses it everywhere else, as the SDK documents for `suspend`).
 enum CallerResolver {
     static func resolve(_ authenticated: AuthenticatedApp, callerHeader: String?, on request: Request) async throws -> Caller {
-        let named = callerHeader.flatMap { UUID(uuidString: $0) }
+        let named = callerHeader.flatMap { UUID(text: $0) }
         if let agentID = authenticated.agentID {
             let agent = try await activeAgent(agentID, appID: try authenticated.app.requireID(), on: request)
             if let named, named != agentID {

@@ -45,12 +45,12 @@ struct AuditController: RouteCollection {
         }
         var query = AuditQuery(appID: try app.requireID())
         if let raw = request.query[String.self, at: "grant_id"] {
-            guard let grantID = UUID(uuidString: raw) else { throw APIError.invalidRequest("grant_id is not a grant id.") }
+            guard let grantID = UUID(text: raw) else { throw APIError.invalidRequest("grant_id is not a grant id.") }
             query.grantID = grantID
         }
         let events = try await query.events(limit: limit, on: request.db)
         return Page(events: try events.map {
-            Entry(id: try $0.requireID(), at: $0.at, action: $0.action, grantID: $0.grantID?.uuidString.lowercased(), caller: $0.caller,
+            Entry(id: try $0.requireID(), at: $0.at, action: $0.action, grantID: $0.grantID?.lowercasedString, caller: $0.caller,
                 agent: $0.agent, method: $0.method, host: $0.host, status: $0.status, latencyMS: $0.latencyMS, reason: $0.reason,
                 context: $0.context)
         })

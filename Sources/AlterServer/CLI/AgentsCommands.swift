@@ -60,7 +60,7 @@ struct AgentsCommands: AsyncCommandGroup {
             let created = try await AgentsCommands.registry(context, app: signature.app).create(creation)
             context.console.print(created.secret)
             context.console.output(
-                "Store this key now: it is not shown again. Agent id: \(try created.agent.publicID()), key id: \(try created.key.requireID().uuidString.lowercased())",
+                "Store this key now: it is not shown again. Agent id: \(try created.agent.publicID()), key id: \(try created.key.requireID().lowercasedString)",
                 style: .info, newLine: true)
         }
     }
@@ -175,7 +175,7 @@ struct AgentKeysCommands: AsyncCommandGroup {
     static func describe(_ key: APIKey) throws -> String {
         let state = key.revokedAt.map { "revoked \($0)" } ?? key.deprecatedAt.map { "deprecated \($0)" } ?? "active"
         let used = key.lastUsedAt.map { "last used \($0)" } ?? "never used"
-        return "\(try key.requireID().uuidString.lowercased())  \(key.name ?? "")  \(key.displayPrefix)…  \(state)  \(used)"
+        return "\(try key.requireID().lowercasedString)  \(key.name ?? "")  \(key.displayPrefix)…  \(state)  \(used)"
     }
 
     struct ListKeys: AsyncCommand {
@@ -190,7 +190,7 @@ struct AgentKeysCommands: AsyncCommandGroup {
         func run(using context: CommandContext, signature: Target) async throws {
             let minted = try await AgentKeysCommands.keyring(context, signature).mint()
             context.console.print(minted.secret)
-            context.console.output("Store this key now: it is not shown again. Key id: \(try minted.key.requireID().uuidString.lowercased())", style: .info, newLine: true)
+            context.console.output("Store this key now: it is not shown again. Key id: \(try minted.key.requireID().lowercasedString)", style: .info, newLine: true)
         }
     }
 

@@ -14,7 +14,7 @@ enum AppLookup {
     /// Finds an app by id or by exact name; a name shared by several apps is an error.
     static func find(_ reference: String?, on db: any Database) async throws -> ClientApp {
         guard let reference, !reference.isEmpty else { throw CommandError("--app is required (an app id or name; see `alter apps list`)") }
-        if let id = UUID(uuidString: reference), let app = try await ClientApp.find(id, on: db) { return app }
+        if let id = UUID(text: reference), let app = try await ClientApp.find(id, on: db) { return app }
         let matches = try await ClientApp.query(on: db).filter(\.$name == reference).all()
         switch matches.count {
         case 1: return matches[0]

@@ -51,7 +51,7 @@ struct KeysCommands: AsyncCommandGroup {
         var help: String { "Revokes a key; requests using it get 401 from then on." }
 
         func run(using context: CommandContext, signature: Signature) async throws {
-            guard let raw = signature.key, let id = UUID(uuidString: raw) else { throw CommandError("--key must be a key id from `alter keys list`") }
+            guard let raw = signature.key, let id = UUID(text: raw) else { throw CommandError("--key must be a key id from `alter keys list`") }
             guard let found = try await APIKey.find(id, on: context.application.db) else { throw CommandError("no key \(raw)") }
             // An agent's key keeps its own rules (the last one needs --force).
             guard found.$agent.id == nil else { throw CommandError("\(raw) is an agent key; use `alter agents keys revoke`") }

@@ -19,7 +19,7 @@ struct PoliciesCommands: AsyncCommandGroup {
     }
 
     static func describe(_ rule: PolicyRule) throws -> String {
-        "\(try rule.requireID().uuidString.lowercased())  \(rule.scope.rawValue)\(rule.target.map { ":" + $0 } ?? "")  \(rule.kind)  \(rule.settings)"
+        "\(try rule.requireID().lowercasedString)  \(rule.scope.rawValue)\(rule.target.map { ":" + $0 } ?? "")  \(rule.kind)  \(rule.settings)"
     }
 
     /// An `APIError` from the store as the CLI's `error: …` line.
@@ -48,7 +48,7 @@ struct PoliciesCommands: AsyncCommandGroup {
             let rule = try await PoliciesCommands.cli {
                 try await store.create(.init(scope: signature.scope ?? "app", target: signature.target, kind: kind, settings: signature.settings ?? "{}", description: signature.description))
             }
-            context.console.print("id: \(try rule.requireID().uuidString.lowercased())")
+            context.console.print("id: \(try rule.requireID().lowercasedString)")
             context.console.print(try PoliciesCommands.describe(rule))
         }
     }
@@ -91,7 +91,7 @@ struct PoliciesCommands: AsyncCommandGroup {
             let held = try await Approval.query(on: context.application.db).filter(\.$app.$id == (try app.requireID())).sort(\.$createdAt, .descending).limit(200).all()
             for approval in held {
                 let status = approval.status == .pending && approval.expiresAt <= context.application.clock.now() ? "expired" : approval.status.rawValue
-                context.console.print("\(try approval.requireID().uuidString.lowercased())  \(status)  \(approval.method) \(URLComponents(string: approval.url)?.host ?? "?")  \(approval.reason ?? "")")
+                context.console.print("\(try approval.requireID().lowercasedString)  \(status)  \(approval.method) \(URLComponents(string: approval.url)?.host ?? "?")  \(approval.reason ?? "")")
             }
         }
     }

@@ -46,7 +46,7 @@ struct SecretsCommands: AsyncCommandGroup {
     static func describe(_ secret: ManagedSecret) throws -> String {
         let injection = secret.injection
         let how = injection.kind == .query ? "query ?\(injection.queryParameter ?? "")=" : "\(injection.header ?? ""): \(injection.format ?? "")"
-        return "\(try secret.requireID().uuidString.lowercased())  \(secret.slug)  \(secret.template)  \(how)  hosts \(secret.allowedHosts.joined(separator: " "))"
+        return "\(try secret.requireID().lowercasedString)  \(secret.slug)  \(secret.template)  \(how)  hosts \(secret.allowedHosts.joined(separator: " "))"
     }
 
     struct Templates: AsyncCommand {
@@ -88,7 +88,7 @@ struct SecretsCommands: AsyncCommandGroup {
                     allowsPrivateNetwork: signature.allowPrivateNetwork, value: value))
             } catch { throw CommandError(error.description) }
             let secret = try await store.create(definition)
-            context.console.print("id: \(try secret.requireID().uuidString.lowercased())")
+            context.console.print("id: \(try secret.requireID().lowercasedString)")
             context.console.print("slug: \(secret.slug)")
         }
     }
@@ -194,7 +194,7 @@ struct SecretsCommands: AsyncCommandGroup {
                     expiresAt: signature.expiresAt, maxTTLSeconds: signature.maxTTL, defaultTTLSeconds: signature.defaultTTL, now: context.application.clock.now())
             } catch { throw CommandError(error.description) }
             let grant = try await store.grant(secret, to: principal, label: signature.label, policy: policy)
-            context.console.print("grant_id: \(try grant.requireID().uuidString.lowercased())")
+            context.console.print("grant_id: \(try grant.requireID().lowercasedString)")
         }
     }
 
@@ -230,7 +230,7 @@ struct SecretsCommands: AsyncCommandGroup {
                 throw CommandError("no secret grant \(signature.grant ?? "") for this app (see `alter secrets grants`)")
             }
             try await store.revoke(grant, secret: secret, reason: nil)
-            context.console.print("Revoked \(id.uuidString.lowercased()).")
+            context.console.print("Revoked \(id.lowercasedString).")
         }
     }
 }

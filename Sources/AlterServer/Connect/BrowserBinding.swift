@@ -19,7 +19,7 @@ enum BrowserBinding {
 
     static func cookieName(for sessionID: UUID, secure: Bool) -> String {
         (secure ? "__Host-" : "") + "alter_flow_"
-            + sessionID.uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+            + sessionID.lowercasedString.replacingOccurrences(of: "-", with: "").prefix(12)
     }
 
     /// Creates the cookie value; store `SecretToken.hash(value)` on the session.

@@ -14,7 +14,7 @@ struct ConnectUIController: RouteCollection {
         routes.post("connect", "s", ":session", "done", use: done)
     }
 
-    static func flowPath(_ sessionID: UUID) -> String { "/connect/s/\(sessionID.uuidString.lowercased())" }
+    static func flowPath(_ sessionID: UUID) -> String { "/connect/s/\(sessionID.lowercasedString)" }
 
     /// `GET /connect?token&nonce&mode`: consume the token once, bind this browser, and render
     /// the flow page at once (a 303 to it cost the popup a whole navigation, issue 13). The token

@@ -43,7 +43,7 @@ enum FirstLoadProof {
     }
 
     static func token(cookieValue: String, sessionID: UUID) -> String {
-        SecretToken.hash("first-load-proof:" + sessionID.uuidString.lowercased() + ":" + cookieValue)
+        SecretToken.hash("first-load-proof:" + sessionID.lowercasedString + ":" + cookieValue)
     }
 
     /// Whether the request carries this browser's proof token as `?proof=`.

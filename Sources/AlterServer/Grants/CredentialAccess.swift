@@ -30,7 +30,7 @@ enum CredentialAccess {
             guard try await delegatedGrantIDs(to: agent, on: db, among: [grantID]).contains(grantID) else {
                 throw APIError(
                     .agentNotDelegated, "This grant is not delegated to agent \(agent.name).",
-                    details: ["grant_id": grantID.uuidString.lowercased(), "provider_id": grant.provider, "agent_id": try agent.publicID()])
+                    details: ["grant_id": grantID.lowercasedString, "provider_id": grant.provider, "agent_id": try agent.publicID()])
             }
             if let allowed = agent.allowedProviders, !allowed.contains(grant.provider) {
                 throw APIError(

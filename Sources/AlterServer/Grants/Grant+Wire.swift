@@ -17,7 +17,7 @@ extension Grant {
     }
 
     /// The grant id as every wire shape spells it: a lowercase UUID.
-    func publicID() throws -> String { try requireID().uuidString.lowercased() }
+    func publicID() throws -> String { try requireID().lowercasedString }
 
     /// The end user the grant belongs to, as the API reports it; nil for an anonymous grant.
     var user: String? {
@@ -29,7 +29,7 @@ extension Grant {
     /// `UserTokenVerifier` refuses subjects with this prefix.
     static let anonymousPrefix = UserTokenVerifier.reservedSubjectPrefix
 
-    static func anonymousSubject(_ grantID: UUID) -> String { anonymousPrefix + grantID.uuidString.lowercased() }
+    static func anonymousSubject(_ grantID: UUID) -> String { anonymousPrefix + grantID.lowercasedString }
 
     /// True when a session with `subject` ("" for none) speaks for this grant's end user.
     func isOwned(bySubject subject: String) -> Bool {

@@ -52,18 +52,18 @@ final class Grant: Model, @unchecked Sendable {
     init() {}
 
     func accessToken(using sealer: Sealer) throws -> String {
-        try sealer.open(sealedAccessToken, row: try requireID().uuidString, field: SealedField.accessToken.rawValue)
+        try sealer.open(sealedAccessToken, row: try requireID().uppercasedString, field: SealedField.accessToken.rawValue)
     }
 
     func refreshToken(using sealer: Sealer) throws -> String? {
         guard let sealed = sealedRefreshToken else { return nil }
-        return try sealer.open(sealed, row: try requireID().uuidString, field: SealedField.refreshToken.rawValue)
+        return try sealer.open(sealed, row: try requireID().uppercasedString, field: SealedField.refreshToken.rawValue)
     }
 
     /// Replaces both tokens; a provider that sends no new refresh token keeps the old one.
     func store(_ tokens: ProviderTokens, using sealer: Sealer, at now: Date) throws {
         tokensStoredAt = now
-        let row = try requireID().uuidString
+        let row = try requireID().uppercasedString
         sealedAccessToken = try sealer.seal(tokens.accessToken, row: row, field: SealedField.accessToken.rawValue)
         if let refresh = tokens.refreshToken {
             sealedRefreshToken = try sealer.seal(refresh, row: row, field: SealedField.refreshToken.rawValue)

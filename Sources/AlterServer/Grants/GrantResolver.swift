@@ -37,7 +37,7 @@ struct GrantResolver {
         }
         let grant: Grant
         if let raw = reference.grantID {
-            guard let id = UUID(uuidString: raw) else { throw Self.notFound }
+            guard let id = UUID(text: raw) else { throw Self.notFound }
             var found = known
             if found == nil { found = try await Grant.read(id: id, appID: appID, on: request.database, direct: request.application.sqliteDirectReads) }
             guard let found else {
@@ -46,7 +46,7 @@ struct GrantResolver {
                 {
                     throw APIError(
                         .grantRevoked, "This grant was revoked; connect the account again.",
-                        details: ["grant_id": id.uuidString.lowercased()])
+                        details: ["grant_id": id.lowercasedString])
                 }
                 throw Self.notFound
             }

@@ -57,7 +57,7 @@ struct GrantsController: RouteCollection {
     /// Revokes at the provider (RFC 7009) where it can, then forgets the tokens and the grant.
     func revoke(request: Request) async throws -> Revoked {
         let revoked = try await GrantRevocation.revoke(try await find(request), reason: nil, request: request)
-        return Revoked(grantID: revoked.grantID.uuidString.lowercased(), revokedAtProvider: revoked.revokedAtProvider)
+        return Revoked(grantID: revoked.grantID.lowercasedString, revokedAtProvider: revoked.revokedAtProvider)
     }
 
     private func find(_ request: Request) async throws -> Grant {

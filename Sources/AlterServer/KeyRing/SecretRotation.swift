@@ -65,7 +65,7 @@ enum SecretRotation {
     /// after this many re-reads the rotation stops rather than spin; run it again.
     struct GrantKeptChanging: Error, CustomStringConvertible {
         let id: UUID
-        var description: String { "grant \(id.uuidString.lowercased()) kept changing during the rotation; run it again" }
+        var description: String { "grant \(id.lowercasedString) kept changing during the rotation; run it again" }
     }
 
     /// Re-seals one grant's tokens by compare-and-swap: the row is written only while its

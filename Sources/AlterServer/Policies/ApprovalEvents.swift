@@ -33,10 +33,10 @@ extension Approvals {
 
             init(_ approval: Approval, approvalURL: String, portalURL: String) {
                 let components = URLComponents(string: approval.url)
-                approvalID = approval.id?.uuidString.lowercased() ?? ""
+                approvalID = approval.id?.lowercasedString ?? ""
                 status = approval.status.rawValue
-                grantID = approval.credentialID.uuidString.lowercased()
-                agentID = approval.agentID?.uuidString.lowercased()
+                grantID = approval.credentialID.lowercasedString
+                agentID = approval.agentID?.lowercasedString
                 caller = approval.caller
                 method = approval.method
                 host = components?.host

@@ -53,7 +53,7 @@ enum Approvals {
         }
     }
 
-    static func url(of id: UUID, publicURL: String) -> String { "\(publicURL)/approvals/\(id.uuidString.lowercased())" }
+    static func url(of id: UUID, publicURL: String) -> String { "\(publicURL)/approvals/\(id.lowercasedString)" }
 
     /// Stores the held call and answers 202 `PendingApproval`; audited as `approval_requested`.
     static func hold(
@@ -90,14 +90,14 @@ enum Approvals {
         try await request.db.transaction { db in
             try await approval.create(on: db)
             try await WebhookEvents.enqueue(.approvalRequested, appID: approval.$app.id, at: now, on: db) {
-                RequestedEvent(approval: .init(approval, approvalURL: link, portalURL: request.application.alterConfiguration.publicURL + "/portal/apps/\(approval.$app.id.uuidString.lowercased())/approvals"))
+                RequestedEvent(approval: .init(approval, approvalURL: link, portalURL: request.application.alterConfiguration.publicURL + "/portal/apps/\(approval.$app.id.lowercasedString)/approvals"))
             }
         }
         await audit(approval, .approvalRequested, status: 202, request: request)
         let pending = Pending(
-            approvalID: id.uuidString.lowercased(), approvalGroupID: id.uuidString.lowercased(), expiresAt: approval.expiresAt,
+            approvalID: id.lowercasedString, approvalGroupID: id.lowercasedString, expiresAt: approval.expiresAt,
             expiresIn: required.expiresIn, approvalURL: link,
-            gates: [.init(approvalID: id.uuidString.lowercased(), expiresAt: approval.expiresAt, expiresIn: required.expiresIn, approvalURL: link)])
+            gates: [.init(approvalID: id.lowercasedString, expiresAt: approval.expiresAt, expiresIn: required.expiresIn, approvalURL: link)])
         let response = Response(status: .accepted)
         try response.content.encode(pending, as: .json)
         response.headers.cacheControl = .init(noStore: true)
@@ -106,7 +106,7 @@ enum Approvals {
 
     /// The approval of this app, with a pending one past its time moved to `expired` first.
     static func find(_ raw: String, appID: UUID?, request: Request) async throws -> Approval {
-        guard let id = UUID(uuidString: raw), let approval = try await Approval.find(id, on: request.db), appID == nil || approval.$app.id == appID else {
+        guard let id = UUID(text: raw), let approval = try await Approval.find(id, on: request.db), appID == nil || approval.$app.id == appID else {
             throw APIError(.approvalNotFound, "No approval \(raw.prefix(40)).")
         }
         return try await expireIfDue(approval, request: request)
@@ -161,7 +161,7 @@ enum Approvals {
         let won = try await ClaimOnce.claim(Approval.schema, id: id, on: request.db) {
             $0.set("approver_token_hash", to: SecretToken.hash(token)).where("status", .equal, Approval.Status.pending.rawValue)
         }
-        guard won else { throw APIError(.approvalDecided, "Approval \(id.uuidString.lowercased()) is \(approval.status.rawValue); it can no longer be decided.") }
+        guard won else { throw APIError(.approvalDecided, "Approval \(id.lowercasedString) is \(approval.status.rawValue); it can no longer be decided.") }
         return (Self.url(of: id, publicURL: request.application.alterConfiguration.publicURL) + "?t=" + token, approval.expiresAt)
     }
 
@@ -171,7 +171,7 @@ enum Approvals {
             appID: approval.$app.id, grantID: approval.credentialID, action: action, caller: approval.caller, agent: nil,
             method: approval.method, host: host, status: status, at: request.application.clock.now())
         event.reason = approval.reason
-        event.context = ["approval_id": approval.id?.uuidString.lowercased() ?? "", "rule_id": approval.ruleID.uuidString.lowercased()].merging(extra) { $1 }
+        event.context = ["approval_id": approval.id?.lowercasedString ?? "", "rule_id": approval.ruleID.lowercasedString].merging(extra) { $1 }
         request.application.auditLog.record(event)
     }
 }

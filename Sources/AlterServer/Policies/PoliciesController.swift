@@ -28,7 +28,7 @@ struct PoliciesController: RouteCollection {
         }
 
         init(_ rule: PolicyRule) throws {
-            id = try rule.requireID().uuidString.lowercased()
+            id = try rule.requireID().lowercasedString
             scope = rule.scope.rawValue
             target = rule.target
             kind = rule.kind

@@ -124,9 +124,9 @@ enum PolicyCheck {
 
         var key: String {
             switch self {
-            case .grant(let id): "grant:" + id.uuidString.lowercased()
+            case .grant(let id): "grant:" + id.lowercasedString
             // The app's own calls (no agent) share one allowance.
-            case .agent(let id): "agent:" + (id?.uuidString.lowercased() ?? "app")
+            case .agent(let id): "agent:" + (id?.lowercasedString ?? "app")
             }
         }
 
@@ -144,7 +144,7 @@ enum PolicyCheck {
     static func terms(of use: CredentialUse) -> [PolicyIndex.Loaded] {
         guard let raw = use.grantTerms else { return [] }
         func loaded(_ kind: String, _ condition: Result<PolicyCondition, PolicyCondition.Invalid>) -> PolicyIndex.Loaded {
-            .init(id: nil, scope: .grant, target: use.grantID.uuidString.lowercased(), kind: kind, condition: condition)
+            .init(id: nil, scope: .grant, target: use.grantID.lowercasedString, kind: kind, condition: condition)
         }
         guard let terms = try? GrantTerms.read(raw) else {
             return [loaded("grant_terms", .failure(.init("the grant's stored terms are not GrantTerms JSON")))]
@@ -170,8 +170,8 @@ enum PolicyCheck {
         switch rule.scope {
         case .app: true
         case .provider: rule.target == use.provider
-        case .agent: use.agentID.map { rule.target == $0.uuidString.lowercased() } ?? false
-        case .grant: rule.target == use.grantID.uuidString.lowercased()
+        case .agent: use.agentID.map { rule.target == $0.lowercasedString } ?? false
+        case .grant: rule.target == use.grantID.lowercasedString
         }
     }
 
@@ -180,9 +180,9 @@ enum PolicyCheck {
         var error = error
         var details = error.details ?? [:]
         // A grant's own terms have no rule id: the refusal says where the restriction came from.
-        if let id = rule.id { details["rule_id"] = id.uuidString.lowercased() } else { details["rule_source"] = "grant_terms" }
+        if let id = rule.id { details["rule_id"] = id.lowercasedString } else { details["rule_source"] = "grant_terms" }
         details["rule_kind"] = rule.kind
-        details["grant_id"] = use.grantID.uuidString.lowercased()
+        details["grant_id"] = use.grantID.lowercasedString
         error.details = details
         var event = AuditEntry(
             appID: use.appID, grantID: use.grantID, action: .policyDenied, caller: request.alterCaller, agent: request.auditAgent,

@@ -18,7 +18,7 @@ final class PolicyIndex: Sendable {
         let condition: Result<PolicyCondition, PolicyCondition.Invalid>
 
         /// How a refusal names it.
-        var name: String { id.map { "Policy rule " + $0.uuidString.lowercased() } ?? "The grant's \(kind) terms" }
+        var name: String { id.map { "Policy rule " + $0.lowercasedString } ?? "The grant's \(kind) terms" }
     }
 
     private struct Entry {

@@ -46,7 +46,7 @@ struct PolicyStore {
     }
 
     func find(_ raw: String) async throws -> PolicyRule {
-        guard let id = UUID(uuidString: raw), let rule = try await PolicyRule.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first() else {
+        guard let id = UUID(text: raw), let rule = try await PolicyRule.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first() else {
             throw APIError(.policyNotFound, "No policy rule \(raw.prefix(40)) in this app.")
         }
         return rule
@@ -74,13 +74,13 @@ struct PolicyStore {
             guard let id = target.flatMap(UUID.init(uuidString:)), try await Agent.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first() != nil else {
                 throw APIError(.agentNotFound, "An agent rule's target is the id of one of this app's agents.")
             }
-            return id.uuidString.lowercased()
+            return id.lowercasedString
         case .grant:
             guard let id = target.flatMap(UUID.init(uuidString:)) else { throw APIError(.grantNotFound, "A grant rule's target is a grant id.") }
             let oauth = try await Grant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).count()
             let secret = try await SecretGrant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).count()
-            guard oauth + secret > 0 else { throw APIError(.grantNotFound, "No grant \(id.uuidString.lowercased()) in this app.") }
-            return id.uuidString.lowercased()
+            guard oauth + secret > 0 else { throw APIError(.grantNotFound, "No grant \(id.lowercasedString) in this app.") }
+            return id.lowercasedString
         }
     }
 }

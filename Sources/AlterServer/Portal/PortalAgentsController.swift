@@ -107,7 +107,7 @@ struct PortalAgentsController {
         for secret in all {
             body += "<tr><td><code>\(HTML.escape(secret.slug))</code></td><td>\(HTML.escape(secret.name))</td><td>\(HTML.escape(secret.template))</td>"
                 + "<td>\(HTML.escape(secret.allowedHosts.joined(separator: " ")))</td><td>\(secret.rotatedAt == nil ? "never" : PortalForm.date(secret.rotatedAt))</td>"
-                + "<td><form class=\"inline\" method=\"post\" action=\"\(base)/\(try secret.requireID().uuidString.lowercased())/delete\">\(csrf)"
+                + "<td><form class=\"inline\" method=\"post\" action=\"\(base)/\(try secret.requireID().lowercasedString)/delete\">\(csrf)"
                 + "<label class=\"hint\" for=\"confirm-\(HTML.escape(secret.slug))\">Type the slug to delete</label><input id=\"confirm-\(HTML.escape(secret.slug))\" name=\"confirm\" autocomplete=\"off\">"
                 + "<button type=\"submit\" class=\"danger\">Delete</button></form></td></tr>"
         }

@@ -46,9 +46,9 @@ struct PortalApprovalsController {
             + (error.map(PortalForm.error) ?? "")
         body += "<table><thead><tr><th scope=\"col\">Asked</th><th scope=\"col\">By</th><th scope=\"col\">Call</th><th scope=\"col\">Reason</th><th scope=\"col\">Expires</th><th scope=\"col\">Decision</th></tr></thead><tbody>"
         for approval in pending {
-            let id = try approval.requireID().uuidString.lowercased()
+            let id = try approval.requireID().lowercasedString
             let components = URLComponents(string: approval.url)
-            let who = [approval.agentID.map { "agent " + (names[$0] ?? $0.uuidString.lowercased()) }, approval.caller.map { "caller " + $0 }]
+            let who = [approval.agentID.map { "agent " + (names[$0] ?? $0.lowercasedString) }, approval.caller.map { "caller " + $0 }]
                 .compactMap { $0 }.joined(separator: ", ")
             body += "<tr id=\"approval-\(id)\"><td>\(PortalForm.date(approval.createdAt))</td><td>\(HTML.escape(who.isEmpty ? "the app" : who))</td>"
                 + "<td><code>\(HTML.escape(approval.method)) \(HTML.escape(components?.host ?? "?"))\(HTML.escape(components?.path ?? ""))</code></td>"

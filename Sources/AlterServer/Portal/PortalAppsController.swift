@@ -29,7 +29,7 @@ struct PortalAppsController {
             for app in apps {
                 let id = try app.requireID()
                 body += "<tr><td><a href=\"\(PortalPaths.app(id))\">\(HTML.escape(app.name))</a></td><td>\(HTML.escape(app.websiteURL ?? "—"))</td>"
-                    + "<td><code>\(id.uuidString.lowercased())</code></td><td>\(PortalForm.date(app.createdAt))</td></tr>"
+                    + "<td><code>\(id.lowercasedString)</code></td><td>\(PortalForm.date(app.createdAt))</td></tr>"
             }
             body += "</tbody></table>"
         }
@@ -64,7 +64,7 @@ struct PortalAppsController {
         let base = PortalPaths.app(id)
         let csrf = PortalForm.csrfField(signedIn)
         let branding = app.connectBranding
-        var body = "<p>App id <code>\(id.uuidString.lowercased())</code> · created \(PortalForm.date(app.createdAt))</p>"
+        var body = "<p>App id <code>\(id.lowercasedString)</code> · created \(PortalForm.date(app.createdAt))</p>"
         body += "<h2 id=\"settings\">Settings</h2>" + (errors["settings"].map(PortalForm.error) ?? "")
             + "<form class=\"box\" method=\"post\" action=\"\(base)/settings\">\(csrf)"
             + "<label for=\"name\">Name</label><input id=\"name\" name=\"name\" required value=\"\(HTML.escape(app.name))\">"

@@ -30,11 +30,11 @@ struct PortalAuditController {
         var body = "<form method=\"get\" action=\"\(base)\" class=\"filters\">"
             + "<div><label for=\"f-action\">Action</label><select id=\"f-action\" name=\"action\"><option value=\"\">any</option>"
             + AuditEvent.Action.allCases.map { "<option\($0 == filter.action ? " selected" : "")>\($0.rawValue)</option>" }.joined() + "</select></div>"
-            + "<div><label for=\"f-grant\">Grant id</label><input id=\"f-grant\" name=\"grant\" value=\"\(HTML.escape(filter.grantID?.uuidString.lowercased() ?? ""))\"></div>"
+            + "<div><label for=\"f-grant\">Grant id</label><input id=\"f-grant\" name=\"grant\" value=\"\(HTML.escape(filter.grantID?.lowercasedString ?? ""))\"></div>"
             + "<div><label for=\"f-caller\">Caller</label><input id=\"f-caller\" name=\"caller\" value=\"\(HTML.escape(filter.caller ?? ""))\"></div>"
             + "<button type=\"submit\">Filter</button></form>"
         var export = URLComponents()
-        export.queryItems = [("action", filter.action?.rawValue), ("grant", filter.grantID?.uuidString.lowercased()), ("caller", filter.caller)]
+        export.queryItems = [("action", filter.action?.rawValue), ("grant", filter.grantID?.lowercasedString), ("caller", filter.caller)]
             .compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
         body += "<p><a id=\"export-csv\" href=\"\(HTML.escape(base + ".csv" + (export.percentEncodedQuery.map { "?" + $0 } ?? "")))\" download>Export CSV</a> (these filters, up to \(Self.maxExportRows) rows)</p>"
         body += Self.table(events) + PortalGrantsController.pager(request, offset: offset, count: events.count, total: nil, pageSize: Self.pageSize)
@@ -45,7 +45,7 @@ struct PortalAuditController {
         var html = "<table><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Action</th><th scope=\"col\">Grant</th><th scope=\"col\">Caller</th><th scope=\"col\">Call</th><th scope=\"col\">Status</th><th scope=\"col\">Reason</th></tr></thead><tbody>"
         for event in events {
             let call = [event.method, event.host].compactMap { $0 }.joined(separator: " ")
-            html += "<tr><td>\(PortalForm.date(event.at))</td><td>\(event.action.rawValue)</td><td><code>\(event.grantID.map { String($0.uuidString.lowercased().prefix(8)) } ?? "—")</code></td>"
+            html += "<tr><td>\(PortalForm.date(event.at))</td><td>\(event.action.rawValue)</td><td><code>\(event.grantID.map { String($0.lowercasedString.prefix(8)) } ?? "—")</code></td>"
                 + "<td>\(HTML.escape(event.caller ?? event.agent ?? "—"))</td><td>\(HTML.escape(call.isEmpty ? "—" : call))</td>"
                 + "<td>\(event.status.map(String.init) ?? "—")</td><td>\(HTML.escape(event.reason ?? ""))</td></tr>"
         }
@@ -62,14 +62,14 @@ struct PortalAuditController {
         let formatter = ISO8601DateFormatter()
         for event in events {
             let fields: [String?] = [
-                event.id?.uuidString.lowercased(), formatter.string(from: event.at), event.action.rawValue, event.grantID?.uuidString.lowercased(),
+                event.id?.lowercasedString, formatter.string(from: event.at), event.action.rawValue, event.grantID?.lowercasedString,
                 event.caller, event.agent, event.method, event.host, event.status.map(String.init), event.latencyMS.map(String.init), event.reason,
             ]
             csv += fields.map { CSV.field($0 ?? "") }.joined(separator: ",") + "\r\n"
         }
         let response = Response(status: .ok, body: .init(string: csv))
         response.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
-        response.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"audit-\(appID.uuidString.lowercased()).csv\"")
+        response.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"audit-\(appID.lowercasedString).csv\"")
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         return response

@@ -5,7 +5,7 @@ import Vapor
 /// Where portal pages live.
 enum PortalPaths {
     static let root = "/portal"
-    static func app(_ id: UUID) -> String { "/portal/apps/\(id.uuidString.lowercased())" }
+    static func app(_ id: UUID) -> String { "/portal/apps/\(id.lowercasedString)" }
 }
 
 /// Form plumbing: the CSRF field, the checks every POST passes, and small field helpers.

@@ -45,7 +45,7 @@ struct PortalGrantsController {
         for grant in page.grants {
             let id = try grant.requireID()
             body += "<tr><td>\(HTML.escape(catalog[grant.provider]?.name ?? grant.provider))</td>"
-                + "<td><a href=\"\(base)/\(id.uuidString.lowercased())\">\(HTML.escape(grant.accountEmail ?? grant.accountDisplayName ?? grant.accountIdentifier))</a></td>"
+                + "<td><a href=\"\(base)/\(id.lowercasedString)\">\(HTML.escape(grant.accountEmail ?? grant.accountDisplayName ?? grant.accountIdentifier))</a></td>"
                 + "<td>\(HTML.escape(grant.userSubject.isEmpty ? "—" : grant.userSubject))</td><td>\(grant.status.rawValue)</td><td>\(PortalForm.date(grant.createdAt))</td></tr>"
         }
         if page.grants.isEmpty { body += "<tr><td colspan=\"5\">No grants match.</td></tr>" }
@@ -83,7 +83,7 @@ struct PortalGrantsController {
         let id = try grant.requireID()
         let catalog = try await request.application.providerCatalog.forApp(appID, on: request.db)
         let rows: [(String, String)] = [
-            ("Grant id", "<code>\(id.uuidString.lowercased())</code>"),
+            ("Grant id", "<code>\(id.lowercasedString)</code>"),
             ("Provider", HTML.escape(catalog[grant.provider]?.name ?? grant.provider)),
             ("Account", HTML.escape(grant.accountIdentifier)),
             ("Email", HTML.escape(grant.accountEmail ?? "—")),
@@ -98,8 +98,8 @@ struct PortalGrantsController {
         body += "<p class=\"hint\">Tokens are never shown here.</p>"
         let events = try await AuditQuery(appID: appID, grantID: id).events(limit: 20, on: request.db)
         body += "<h2>Recent activity</h2>" + PortalAuditController.table(events)
-            + "<p><a href=\"\(PortalPage.Section.audit.path(appID))?grant=\(id.uuidString.lowercased())\">All audit entries of this grant</a></p>"
-        body += "<h2>Revoke</h2><form class=\"box\" method=\"post\" action=\"\(PortalPage.Section.grants.path(appID))/\(id.uuidString.lowercased())/revoke\">"
+            + "<p><a href=\"\(PortalPage.Section.audit.path(appID))?grant=\(id.lowercasedString)\">All audit entries of this grant</a></p>"
+        body += "<h2>Revoke</h2><form class=\"box\" method=\"post\" action=\"\(PortalPage.Section.grants.path(appID))/\(id.lowercasedString)/revoke\">"
             + PortalForm.csrfField(request.signedInOperator!)
             + "<p>The vault revokes the tokens at the provider where it can, deletes them, and announces <code>grant.revoked</code>.</p>"
             + "<label for=\"reason\">Reason (kept in the audit log)</label><input id=\"reason\" name=\"reason\" maxlength=\"\(AuditEvent.maxReasonLength)\">"

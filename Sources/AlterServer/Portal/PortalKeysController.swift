@@ -42,7 +42,7 @@ struct PortalKeysController {
         for key in keys {
             let id = try key.requireID()
             let action = key.revokedAt == nil
-                ? "<form class=\"inline\" method=\"post\" action=\"\(base)/\(id.uuidString.lowercased())/revoke\">\(csrf)<button class=\"danger\" type=\"submit\" aria-label=\"Revoke key \(HTML.escape(key.displayPrefix))\">Revoke</button></form>"
+                ? "<form class=\"inline\" method=\"post\" action=\"\(base)/\(id.lowercasedString)/revoke\">\(csrf)<button class=\"danger\" type=\"submit\" aria-label=\"Revoke key \(HTML.escape(key.displayPrefix))\">Revoke</button></form>"
                 : ""
             body += "<tr><td><code>\(HTML.escape(key.displayPrefix))…</code></td><td>\(PortalForm.date(key.createdAt))</td><td>\(key.lastUsedAt == nil ? "never" : PortalForm.date(key.lastUsedAt))</td>"
                 + "<td>\(key.revokedAt.map { "revoked " + PortalForm.date($0) } ?? "active")</td><td>\(action)</td></tr>"

@@ -57,7 +57,7 @@ struct PortalPoliciesController {
             + (error.map(PortalForm.error) ?? "")
         body += "<table><thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">Applies to</th><th scope=\"col\">Settings</th><th scope=\"col\">Description</th><th scope=\"col\">Added</th><th scope=\"col\"></th></tr></thead><tbody>"
         for rule in rules {
-            let id = try rule.requireID().uuidString.lowercased()
+            let id = try rule.requireID().lowercasedString
             let appliesTo = rule.scope.rawValue + (rule.target.map { " " + $0 } ?? "")
             body += "<tr id=\"rule-\(id)\"><td><code>\(HTML.escape(rule.kind))</code></td><td>\(HTML.escape(appliesTo))</td>"
                 + "<td><code>\(HTML.escape(rule.settings))</code></td><td>\(HTML.escape(rule.ruleDescription ?? "—"))</td><td>\(PortalForm.date(rule.createdAt))</td>"

@@ -79,7 +79,7 @@ struct PortalWebhooksController {
                 state = "queued"
             }
             let retry = event.deliveredAt == nil
-                ? "<form class=\"inline\" method=\"post\" action=\"\(base)/\(id.uuidString.lowercased())/retry\">\(csrf)<button type=\"submit\" class=\"secondary\">Retry now</button></form>" : ""
+                ? "<form class=\"inline\" method=\"post\" action=\"\(base)/\(id.lowercasedString)/retry\">\(csrf)<button type=\"submit\" class=\"secondary\">Retry now</button></form>" : ""
             body += "<tr><td><code>\(HTML.escape(event.type.rawValue))</code></td><td>\(PortalForm.date(event.createdAt))</td><td>\(state)</td><td>\(event.attempts)</td><td>\(retry)</td></tr>"
         }
         if events.isEmpty { body += "<tr><td colspan=\"5\">No events yet.</td></tr>" }

@@ -61,7 +61,7 @@ struct ProxyController: RouteCollection {
             headers.add(name: name, value: value)
         }
         headers.replaceOrAdd(name: "Alter-Source", value: "upstream")
-        headers.replaceOrAdd(name: "Alter-Grant-Id", value: grantID.uuidString.lowercased())
+        headers.replaceOrAdd(name: "Alter-Grant-Id", value: grantID.lowercasedString)
         let stream = upstream.body
         if let length, length <= wholeBodyBytes {
             let whole: ByteBuffer

@@ -20,19 +20,19 @@ struct CredentialResolver {
 
     func resolve(_ reference: GrantResolver.Reference) async throws -> VaultCredential {
         // OAuth grants are the common case: read first, so their calls cost one query, not two.
-        if let raw = reference.grantID, let id = UUID(uuidString: raw),
+        if let raw = reference.grantID, let id = UUID(text: raw),
             let grant = try await Grant.read(id: id, appID: try caller.app.requireID(), on: request.database, direct: request.application.sqliteDirectReads)
         {
             return .oauth(try await GrantResolver(request: request, caller: caller).resolve(reference, found: grant))
         }
         let secrets = ManagedSecrets(application: request.application, db: request.database, appID: try caller.app.requireID(), caller: request.alterCaller)
         let now = request.application.clock.now()
-        if let raw = reference.grantID, let id = UUID(uuidString: raw), let (grant, secret) = try await secrets.grant(id: id) {
+        if let raw = reference.grantID, let id = UUID(text: raw), let (grant, secret) = try await secrets.grant(id: id) {
             try await CredentialAccess.authorize(caller, toUse: .managedSecretGrant(grant, userSubject: try await subject(reference)), on: request.database)
             try SecretGrantAccess.checkUsable(grant, now: now)
             return .secret(grant, secret)
         }
-        if reference.grantID == nil, let slug = reference.provider, UUID(uuidString: slug) == nil, let secret = try? await secrets.find(slug) {
+        if reference.grantID == nil, let slug = reference.provider, UUID(text: slug) == nil, let secret = try? await secrets.find(slug) {
             let subject = try await subject(reference)
             let principal: SecretGrantAccess.Caller = caller.agentID.map { .agent($0) } ?? subject.map { .user($0) } ?? .app
             let grant = try SecretGrantAccess.pick(try await secrets.grants(of: secret), caller: principal, now: now, slug: slug)

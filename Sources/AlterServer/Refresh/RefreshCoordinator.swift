@@ -90,7 +90,7 @@ struct RefreshCoordinator {
         case .transient(let reason)?:
             throw APIError(
                 .refreshFailed, "The provider could not refresh the token (\(reason)); the grant is unchanged, try again.",
-                details: ["grant_id": grantID.uuidString.lowercased(), "provider_error": reason])
+                details: ["grant_id": grantID.lowercasedString, "provider_error": reason])
         case .fresh?, nil:
             // nil: another caller in this process ran the refresh; its result is in the row.
             guard current.status == .active else { throw Self.revoked(current) }
@@ -252,11 +252,11 @@ struct RefreshCoordinator {
     static func inProgress(_ grantID: UUID) -> APIError {
         APIError(
             .tokenRefreshInProgress, "Another request is refreshing this grant's token; try again in a moment.",
-            details: ["grant_id": grantID.uuidString.lowercased()])
+            details: ["grant_id": grantID.lowercasedString])
     }
 
     static func revoked(_ grant: Grant, answerLost: Bool = false) -> APIError {
-        var details = ["grant_id": grant.id?.uuidString.lowercased() ?? ""]
+        var details = ["grant_id": grant.id?.lowercasedString ?? ""]
         if answerLost { details["reason"] = "refresh_answer_lost" }
         return APIError(
             .credentialRevoked,

@@ -116,7 +116,7 @@ struct SDKEnvelopeMiddleware: AsyncMiddleware {
         if let caller = request.storage[CallerKey.self],
             let id = caller.kind == .agentKey ? caller.agentID : caller.app.id
         {
-            response.headers.replaceOrAdd(name: "X-Alter-Actor-ID", value: id.uuidString.lowercased())
+            response.headers.replaceOrAdd(name: "X-Alter-Actor-ID", value: id.lowercasedString)
         }
         request.markDeprecatedKey(on: response)
         return response

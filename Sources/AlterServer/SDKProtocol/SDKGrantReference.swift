@@ -33,7 +33,7 @@ struct SDKGrantReference: Decodable {
         do {
             return try await resolve(reference)
         } catch let error as APIError where error.code == .ambiguousGrant && error.details?["accounts"] != nil {
-            let ids = (error.details?["grant_ids"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+            let ids = (error.details?["grant_ids"] ?? "").split(separator: ",").compactMap { UUID(text: String($0)) }
             let grants = try await Grant.query(on: request.db).filter(\.$id ~~ ids).sort(\.$accountIdentifier).all()
             let candidates: [WireValue] = try grants.map { grant in
                 .object([

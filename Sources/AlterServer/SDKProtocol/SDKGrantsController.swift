@@ -146,11 +146,11 @@ struct SDKGrantsController: RouteCollection {
         let items = try page.grants.map { grant in
             let id = try grant.requireID()
             return Item(
-                grantID: id.uuidString.lowercased(), providerID: grant.provider, scopes: grant.scopes.filter { !$0.isEmpty },
+                grantID: id.lowercasedString, providerID: grant.provider, scopes: grant.scopes.filter { !$0.isEmpty },
                 accountIdentifier: grant.accountIdentifier, accountDisplayName: grant.accountDisplayName, status: grant.status.rawValue,
                 needsReconnect: grant.status == .error, expiresAt: grant.expiresAt, createdAt: grant.createdAt ?? Date(timeIntervalSince1970: 0),
                 principalType: grant.user == nil ? "system" : "user",
-                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.compactMap { $0.$agent.id?.uuidString.lowercased() }.sorted())
+                delegatedAgentIDs: delegations.filter { $0.$grant.id == id }.compactMap { $0.$agent.id?.lowercasedString }.sorted())
         }
         var secretItems: [SecretGrantInfo] = []
         var secretTotal = 0
@@ -179,7 +179,7 @@ struct SDKGrantsController: RouteCollection {
         let revoked = try await GrantRevocation.revoke(grant, reason: reason, request: request)
         return try .sdkJSON(RevokeResponse(
             success: true, message: revoked.revokedAtProvider ? "Grant revoked, at the provider too." : "Grant revoked.",
-            grantID: revoked.grantID.uuidString.lowercased(), revokedAt: revoked.at))
+            grantID: revoked.grantID.lowercasedString, revokedAt: revoked.at))
     }
 
     /// `revoke_grant` on a managed-secret grant: revoked through `ManagedSecrets` (as
@@ -187,17 +187,17 @@ struct SDKGrantsController: RouteCollection {
     /// id names no secret grant of the app (then it is an OAuth grant id, or unknown).
     private func revokeManagedSecretGrant(request: Request, userToken: String?, reason: String?) async throws -> RevokeResponse? {
         let caller = try request.caller
-        guard let raw = request.parameters.get("grant"), let id = UUID(uuidString: raw) else { return nil }
+        guard let raw = request.parameters.get("grant"), let id = UUID(text: raw) else { return nil }
         let secrets = ManagedSecrets(application: request.application, db: request.db, appID: try caller.app.requireID(), caller: request.alterCaller)
         guard let (grant, secret) = try await secrets.grant(id: id) else { return nil }
         var subject: String?
         if let userToken { subject = try await request.application.userTokenVerifier.verify(userToken, for: caller.app) }
         try await CredentialAccess.authorize(caller, toUse: .managedSecretGrant(grant, userSubject: subject), on: request.db)
         guard grant.status != .revoked else {
-            throw APIError(.grantRevoked, "This grant was already revoked.", details: ["grant_id": id.uuidString.lowercased()])
+            throw APIError(.grantRevoked, "This grant was already revoked.", details: ["grant_id": id.lowercasedString])
         }
         try await secrets.revoke(grant, secret: secret, reason: reason)
-        return RevokeResponse(success: true, message: "Grant revoked.", grantID: id.uuidString.lowercased(), revokedAt: request.application.clock.now())
+        return RevokeResponse(success: true, message: "Grant revoked.", grantID: id.lowercasedString, revokedAt: request.application.clock.now())
     }
 
     /// The SDK saw the provider refuse a call for missing scopes: kept as an audit entry

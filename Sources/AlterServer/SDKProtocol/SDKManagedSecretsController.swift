@@ -54,10 +54,10 @@ struct SDKManagedSecretsController: RouteCollection {
         let app = try request.authenticatedApp.app
         let store = ManagedSecrets(application: request.application, db: request.db, appID: try app.requireID(), caller: request.alterCaller)
         // The SDK names the secret by its id (a UUID), never its slug.
-        guard let raw = request.parameters.get("secret"), UUID(uuidString: raw) != nil else { throw ManagedSecrets.notFound }
+        guard let raw = request.parameters.get("secret"), UUID(text: raw) != nil else { throw ManagedSecrets.notFound }
         let secret = try await store.find(raw)
         let body = try request.content.decode(CreateGrant.self)
-        if let credential = body.credentialID, credential != secret.id?.uuidString.lowercased() {
+        if let credential = body.credentialID, credential != secret.id?.lowercasedString {
             throw APIError(.grantNotFound, "credential_id is not a credential of this managed secret (each secret holds one, its own id).")
         }
         if body.principal?.type == "agent" {
@@ -70,8 +70,8 @@ struct SDKManagedSecretsController: RouteCollection {
         let grant = try await store.grant(secret, to: principal, label: body.principal?.label, policy: try (body.grantPolicy ?? .init()).policy(now: now))
         return try .sdkJSON(
             Created(
-                grantID: try grant.requireID().uuidString.lowercased(), principalType: grant.principalType.rawValue, label: grant.label,
-                createdAt: grant.createdAt ?? now, credentialID: try secret.requireID().uuidString.lowercased()),
+                grantID: try grant.requireID().lowercasedString, principalType: grant.principalType.rawValue, label: grant.label,
+                createdAt: grant.createdAt ?? now, credentialID: try secret.requireID().lowercasedString),
             status: .created)
     }
 }

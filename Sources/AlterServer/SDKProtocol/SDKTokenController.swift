@@ -73,7 +73,7 @@ struct SDKTokenController: RouteCollection {
         let issued = try await SecretTokens.issue(grant, secret: secret, method: body.request?.method, url: body.request?.url, reason: body.reason, request: request)
         let now = request.application.clock.now()
         return try .sdkJSON(TokenResponse(
-            accessToken: issued.accessToken, grantID: try grant.requireID().uuidString.lowercased(), providerID: secret.slug,
+            accessToken: issued.accessToken, grantID: try grant.requireID().lowercasedString, providerID: secret.slug,
             expiresIn: grant.expiresAt.map { max(0, Int($0.timeIntervalSince(now))) }, expiresAt: grant.expiresAt, scopes: [],
             injectionHeader: issued.injectionHeader, injectionFormat: issued.injectionFormat,
             additionalInjections: issued.additionalInjections.isEmpty ? nil : issued.additionalInjections,

@@ -7,7 +7,7 @@ import SQLKit
 final class SandboxControl: Model, @unchecked Sendable {
     static let schema = "sandbox_control"
     /// The one row's id.
-    static let rowID = UUID(uuidString: "5A4DB0C5-0000-4000-8000-000000000001")!
+    static let rowID = UUID(text: "5A4DB0C5-0000-4000-8000-000000000001")!
     static let defaultAccessTokenTTL = 3600
 
     @ID(key: .id) var id: UUID?

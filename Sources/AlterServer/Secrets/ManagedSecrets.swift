@@ -53,7 +53,7 @@ struct ManagedSecrets {
     func find(_ reference: String?) async throws -> ManagedSecret {
         guard let reference, !reference.isEmpty else { throw Self.notFound }
         var query = ManagedSecret.query(on: db).filter(\.$app.$id == appID)
-        if let id = UUID(uuidString: reference) { query = query.filter(\.$id == id) } else { query = query.filter(\.$slug == reference) }
+        if let id = UUID(text: reference) { query = query.filter(\.$id == id) } else { query = query.filter(\.$slug == reference) }
         guard let secret = try await query.first() else { throw Self.notFound }
         return secret
     }
@@ -136,7 +136,7 @@ struct ManagedSecrets {
 
     private func audit(_ action: AuditEvent.Action, secret: ManagedSecret, grantID: UUID? = nil, reason: String? = nil) async {
         var event = AuditEntry(appID: appID, grantID: grantID, action: action, caller: caller, agent: nil, status: nil, at: application.clock.now())
-        event.context = ["managed_secret_id": secret.id?.uuidString.lowercased() ?? "", "managed_secret_slug": secret.slug]
+        event.context = ["managed_secret_id": secret.id?.lowercasedString ?? "", "managed_secret_slug": secret.slug]
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }
         application.auditLog.record(event)
     }

@@ -23,7 +23,7 @@ enum SecretGrantAccess {
     }
 
     static func checkUsable(_ grant: SecretGrant, now: Date) throws {
-        let id = grant.id?.uuidString.lowercased() ?? ""
+        let id = grant.id?.lowercasedString ?? ""
         guard grant.status == .active else {
             throw APIError(.grantRevoked, "This grant was revoked; ask the operator for a new one.", details: ["grant_id": id])
         }
@@ -41,7 +41,7 @@ enum SecretGrantAccess {
         guard usable.count <= 1 else {
             throw APIError(
                 .ambiguousGrant, "Several grants of \(slug) are yours; send grant_id to pick one.",
-                details: ["grant_ids": usable.compactMap { $0.id?.uuidString.lowercased() }.joined(separator: ",")])
+                details: ["grant_ids": usable.compactMap { $0.id?.lowercasedString }.joined(separator: ",")])
         }
         guard let grant = usable.first ?? mine.first else { throw ManagedSecrets.grantNotFound }
         try checkUsable(grant, now: now)

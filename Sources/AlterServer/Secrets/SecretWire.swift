@@ -40,7 +40,7 @@ struct SecretInfo: Content {
 
     init(_ secret: ManagedSecret) throws {
         let injection = secret.injection
-        id = try secret.requireID().uuidString.lowercased()
+        id = try secret.requireID().lowercasedString
         slug = secret.slug
         name = secret.name
         template = secret.template
@@ -107,12 +107,12 @@ struct SecretGrantInfo: Content {
     }
 
     init(_ grant: SecretGrant, secret: ManagedSecret, now: Date) throws {
-        grantID = try grant.requireID().uuidString.lowercased()
-        managedSecretID = try secret.requireID().uuidString.lowercased()
+        grantID = try grant.requireID().lowercasedString
+        managedSecretID = try secret.requireID().lowercasedString
         managedSecretSlug = secret.slug
         managedSecretName = secret.name
         principalType = grant.principalType.rawValue
-        agentID = grant.agentID?.uuidString.lowercased()
+        agentID = grant.agentID?.lowercasedString
         label = grant.label
         status = grant.status == .revoked ? "revoked" : grant.isExpired(at: now) ? "expired" : "active"
         let hasPolicy = grant.expiresAt != nil || grant.maxTTLSeconds != nil || grant.defaultTTLSeconds != nil

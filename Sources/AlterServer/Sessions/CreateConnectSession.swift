@@ -84,7 +84,7 @@ enum ConnectSessionRules {
         }
         var repair: UUID?
         if let raw = request.repairGrantID {
-            guard let id = UUID(uuidString: raw), id.uuidString.lowercased() == raw, request.allowedProviders?.count == 1 else {
+            guard let id = UUID(text: raw), id.lowercasedString == raw, request.allowedProviders?.count == 1 else {
                 throw APIError.invalidRequest("repair_grant_id must be a grant id (a lowercase UUID) sent with exactly one provider in allowed_providers.")
             }
             repair = id

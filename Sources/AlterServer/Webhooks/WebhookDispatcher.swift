@@ -87,7 +87,7 @@ struct WebhookDispatcher {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "alter-vault-webhooks")
-            request.headers.add(name: "Alter-Event-Id", value: try event.requireID().uuidString.lowercased())
+            request.headers.add(name: "Alter-Event-Id", value: try event.requireID().lowercasedString)
             request.headers.add(name: "Alter-Event-Type", value: event.type.rawValue)
             request.headers.add(name: "Alter-Signature", value: WebhookSignature.header(body: event.payload, secret: secret, at: now))
             request.body = .bytes(ByteBuffer(string: event.payload))

@@ -27,7 +27,7 @@ enum WebhookEvents {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = Body(id: "evt_" + id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""), type: type, createdAt: now, data: data)
+        let body = Body(id: "evt_" + id.lowercasedString.replacingOccurrences(of: "-", with: ""), type: type, createdAt: now, data: data)
         let event = WebhookOutbox()
         event.id = id
         event.$app.id = appID
