@@ -43,14 +43,4 @@ struct AuditEntry: Sendable, Equatable {
     var values: [any Encodable & Sendable] {
         [id, appID, grantID, action.rawValue, caller, agent, method, host, status, at, latencyMS, reason, context]
     }
-
-    /// The model of this entry, for a database that is not SQL.
-    var model: AuditEvent {
-        let event = AuditEvent(appID: appID, grantID: grantID, action: action, caller: caller, agent: agent, method: method, host: host, status: status, at: at)
-        event.id = id
-        event.latencyMS = latencyMS
-        event.reason = reason
-        event.context = context
-        return event
-    }
 }

@@ -54,17 +54,21 @@ final class AuditEvent: Model, @unchecked Sendable {
 
     init() {}
 
-    init(appID: UUID, grantID: UUID?, action: Action, caller: String?, agent: String?, method: String? = nil, host: String? = nil, status: Int?, at: Date) {
-        self.id = UUID()
-        self.$app.id = appID
-        self.grantID = grantID
-        self.action = action
-        self.caller = caller
-        self.agent = agent
-        self.method = method
-        self.host = host
-        self.status = status
-        self.at = at
+    /// The model of an entry as `AuditLog` writes it (for a database that is not SQL).
+    init(_ entry: AuditEntry) {
+        self.id = entry.id
+        self.$app.id = entry.appID
+        self.grantID = entry.grantID
+        self.action = entry.action
+        self.caller = entry.caller
+        self.agent = entry.agent
+        self.method = entry.method
+        self.host = entry.host
+        self.status = entry.status
+        self.at = entry.at
+        self.latencyMS = entry.latencyMS
+        self.reason = entry.reason
+        self.context = entry.context
     }
 
     struct Migration: AsyncMigration {

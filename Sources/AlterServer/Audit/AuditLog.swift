@@ -81,7 +81,7 @@ final class AuditLog: Sendable {
     /// One multi-row INSERT per 500 entries (PostgreSQL takes at most 65,535 binds).
     static func insert(_ entries: [AuditEntry], on db: any Database) async throws {
         guard let sql = db as? any SQLDatabase else {
-            try await entries.map(\.model).create(on: db)
+            try await entries.map(AuditEvent.init).create(on: db)
             return
         }
         for start in stride(from: 0, to: entries.count, by: 500) {

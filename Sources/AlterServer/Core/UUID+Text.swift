@@ -3,8 +3,8 @@ import Foundation
 /// UUID text without Foundation's C formatting: on Linux `uuidString` goes through
 /// `sprintf` and `UUID(uuidString:)` through `sscanf`, and a proxied call converts a handful
 /// of ids (its request id, the grant id it was sent, the grant id its token is sealed to,
-/// the one it answers with): 1.4% of the call's CPU in issue 14's profile. Same texts, same
-/// rule for what parses.
+/// the one it answers with): 1.4% of the call's CPU in issue 14's profile. The same texts;
+/// the parse is stricter than Foundation's (see `init(text:)`).
 extension UUID {
     /// `uuidString` (upper case, 8-4-4-4-12).
     var uppercasedString: String { text(digits: Self.upper) }
@@ -12,8 +12,9 @@ extension UUID {
     /// `uuidString.lowercased()`, the form the API answers with.
     var lowercasedString: String { text(digits: Self.lower) }
 
-    /// What `UUID(uuidString:)` accepts: 36 characters, hyphens after the 8th, 12th, 16th and
-    /// 20th hex digit, digits in either case; nil for anything else.
+    /// 36 characters, hyphens after the 8th, 12th, 16th and 20th hex digit, digits in either
+    /// case; nil for anything else. Foundation's `sscanf` also takes a sign, `0x` or a hyphen
+    /// inside a digit pair, so one id had several spellings; this does not.
     init?(text: some StringProtocol) {
         var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let parsed: Bool = withUnsafeMutableBytes(of: &bytes) { out in
