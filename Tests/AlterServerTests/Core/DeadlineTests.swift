@@ -2,6 +2,7 @@
 import AsyncHTTPClient
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Testing
 
 /// `withDeadline`, which every outbound call reads its body inside (security review F8): the
@@ -58,5 +59,31 @@ struct DeadlineTests {
         caller.cancel()
         await #expect(throws: CancellationError.self) { try await caller.value }
         #expect(ended.withLockedValue { $0 } == "cancelled")
+    }
+
+    @Test("the deadline's timer returns no earlier than its deadline, on the event loop it was given")
+    func timerReturnsAtDeadline() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let deadline = NIODeadline.now() + .milliseconds(80)
+        try await sleep(until: deadline, on: loop)
+        #expect(NIODeadline.now() >= deadline)
+        // A deadline already past returns at once.
+        try await sleep(until: .now() - .seconds(1), on: loop)
+    }
+
+    @Test("a timer cancelled before its deadline throws CancellationError, as Task.sleep does")
+    func timerCancelled() async throws {
+        let started = ContinuousClock.now
+        let sleeper = Task { try await sleep(until: .now() + .seconds(30), on: MultiThreadedEventLoopGroup.singleton.any()) }
+        try await Task.sleep(for: .milliseconds(50))
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
+        #expect(ContinuousClock.now - started < .seconds(20))
+        // Cancelled before it started: throws as well.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await sleep(until: .now() + .seconds(30), on: MultiThreadedEventLoopGroup.singleton.any())
+        }
+        await #expect(throws: CancellationError.self) { try await early.value }
     }
 }
