@@ -6,7 +6,7 @@ import Foundation
 /// of the call's CPU (issue 14). `AuditLog` writes entries, in batches or inside a caller's
 /// transaction, with one statement.
 struct AuditEntry: Sendable, Equatable {
-    var id = UUID()
+    var id = UUID.randomV4()
     var appID: UUID
     var grantID: UUID?
     var action: AuditEvent.Action

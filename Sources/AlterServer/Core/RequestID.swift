@@ -32,7 +32,7 @@ struct RequestIDMiddleware: Middleware {
     /// The caller's id when it is well-formed and sent by a trusted peer, else a new one.
     static func chosenID(sent: String?, peer: String?, trusted: Set<String>) -> String {
         if let sent, isWellFormed(sent), let peer, trusted.contains(peer) { return sent }
-        return UUID().lowercasedString
+        return UUID.randomV4().lowercasedString
     }
 
     /// 1–128 characters of letters, digits, `.`, `_` and `-`: safe in a log line and a header.
@@ -51,7 +51,7 @@ extension Request {
     /// This request's id (`RequestIDMiddleware`); a fresh one for a request that bypassed it.
     var requestID: String {
         if let id = storage[RequestIDKey.self] { return id }
-        let id = UUID().lowercasedString
+        let id = UUID.randomV4().lowercasedString
         storage[RequestIDKey.self] = id
         return id
     }
