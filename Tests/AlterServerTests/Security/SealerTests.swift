@@ -32,6 +32,26 @@ struct SealerTests {
         #expect(throws: Sealer.Failure.malformed) { try rotated.open("v1.new.%%%", row: "r", field: "f") }
     }
 
+    /// `open` finds the parts by scanning for dots; every shape but `v1.<id>.<base64url>` is refused.
+    @Test("a value not of the form v1.<key id>.<base64url> is malformed", arguments: [
+        "", "v1", "v1.", "v1.a", "v2.a.AAAAAAAAAAAAAAAAAAAAAAAA", "V1.a.AAAAAAAAAAAAAAAAAAAAAAAA", "xv1.a.AAAAAAAAAAAAAAAAAAAAAAAA",
+        "v1.a.AAAAAAAAAAAA.AAAAAAAAAAAA", "v1.a.AAAAAAAAAAAAAAAAAAAAAAA=", "v1.a.AAAA AAAAAAAAAAAAAAAAAAAA", ".v1.a.AAAAAAAAAAAAAAAAAAAAAAAA",
+    ])
+    func malformed(value: String) throws {
+        let sealer = try Sealer(keys: [Self.key("a")])
+        #expect(throws: Sealer.Failure.malformed) { try sealer.open(value, row: "r", field: "f") }
+    }
+
+    @Test("the key id is the text between the first and the second dot, also when empty or unknown")
+    func keyIDPart() throws {
+        let sealer = try Sealer(keys: [Self.key("a")])
+        let sealed = try sealer.seal("value", row: "r", field: "f")
+        let payload = sealed.dropFirst("v1.a.".count)
+        #expect(throws: Sealer.Failure.unknownKey("")) { try sealer.open("v1..\(payload)", row: "r", field: "f") }
+        #expect(throws: Sealer.Failure.unknownKey("b-2")) { try sealer.open("v1.b-2.\(payload)", row: "r", field: "f") }
+        #expect(try sealer.open("v1.a.\(payload)", row: "r", field: "f") == "value")
+    }
+
     @Test("tampering with a ciphertext is detected")
     func tamper() throws {
         let sealer = try Sealer(keys: [Self.key("a")])
