@@ -13,7 +13,7 @@ import Foundation
 ///   and of those only providers its allow-list names (when it has one).
 enum CredentialAccess {
     enum Credential {
-        case oauthGrant(Grant)
+        case oauthGrant(GrantRecord)
         /// A grant of a managed secret, with the end user a `user_token` named (if any).
         case managedSecretGrant(SecretGrant, userSubject: String?)
     }
@@ -24,9 +24,9 @@ enum CredentialAccess {
             let principal: SecretGrantAccess.Caller = caller.agentID.map { .agent($0) } ?? userSubject.map { .user($0) } ?? .app
             guard grant.$app.id == caller.app.id, SecretGrantAccess.isPrincipal(grant, for: principal) else { throw ManagedSecrets.grantNotFound }
         case .oauthGrant(let grant):
-            guard grant.$app.id == caller.app.id else { throw GrantResolver.notFound }
+            guard grant.appID == caller.app.id else { throw GrantResolver.notFound }
             guard let agent = caller.agent else { return }
-            let grantID = try grant.requireID()
+            let grantID = grant.id
             guard try await delegatedGrantIDs(to: agent, on: db, among: [grantID]).contains(grantID) else {
                 throw APIError(
                     .agentNotDelegated, "This grant is not delegated to agent \(agent.name).",

@@ -20,7 +20,9 @@ extension Grant {
     /// Where a lifetime (a session's TTL, a `grant_lifetime` rule) counts from: the last time
     /// the person connected, so reconnecting an expired grant (the `GrantExpiredError` remedy)
     /// renews it.
-    var lifetimeStart: Date? { connectedAt ?? createdAt }
+    var lifetimeStart: Date? { Self.lifetimeStart(connectedAt: connectedAt, createdAt: createdAt) }
+
+    static func lifetimeStart(connectedAt: Date?, createdAt: Date?) -> Date? { connectedAt ?? createdAt }
 
     /// The grant's terms when a session connects it: the session's, over what the grant had
     /// (`GrantTerms.overridden(by:)`). A stored value that no longer reads is kept as it is, so

@@ -20,8 +20,10 @@ extension Grant {
     func publicID() throws -> String { try requireID().lowercasedString }
 
     /// The end user the grant belongs to, as the API reports it; nil for an anonymous grant.
-    var user: String? {
-        userSubject.isEmpty || userSubject.hasPrefix(Self.anonymousPrefix) ? nil : userSubject
+    var user: String? { Self.user(ofSubject: userSubject) }
+
+    static func user(ofSubject subject: String) -> String? {
+        subject.isEmpty || subject.hasPrefix(anonymousPrefix) ? nil : subject
     }
 
     /// Anonymous grants (sessions without `user_token`) store a subject of their own, so the

@@ -44,20 +44,20 @@ final class Grant: Model, @unchecked Sendable {
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
-    /// The app's custom provider of this grant's provider id, as `read(id:appID:on:)` found it
-    /// in the same query (not a stored field; `notRead` for a grant read any other way).
-    /// `ProviderCatalog.provider(of:on:)` uses it instead of reading the provider again.
-    var customProviderAtRead: CustomProviderLookup = .notRead
-
     init() {}
 
     func accessToken(using sealer: Sealer) throws -> String {
-        try sealer.open(sealedAccessToken, row: try requireID().uppercasedString, field: SealedField.accessToken.rawValue)
+        try Self.open(sealedAccessToken, .accessToken, grantID: try requireID(), using: sealer)
     }
 
     func refreshToken(using sealer: Sealer) throws -> String? {
         guard let sealed = sealedRefreshToken else { return nil }
-        return try sealer.open(sealed, row: try requireID().uppercasedString, field: SealedField.refreshToken.rawValue)
+        return try Self.open(sealed, .refreshToken, grantID: try requireID(), using: sealer)
+    }
+
+    /// Opens one of a grant's sealed tokens, bound to the grant's id (upper-case, as sealed) and the field.
+    static func open(_ sealed: String, _ field: SealedField, grantID: UUID, using sealer: Sealer) throws -> String {
+        try sealer.open(sealed, row: grantID.uppercasedString, field: field.rawValue)
     }
 
     /// Replaces both tokens; a provider that sends no new refresh token keeps the old one.

@@ -24,7 +24,7 @@ struct GrantResolver {
 
     /// - Parameter found: the grant `reference.grantID` names, when the caller already read it
     ///   (`CredentialResolver` reads OAuth grants first).
-    func resolve(_ reference: Reference, found known: Grant? = nil) async throws -> Grant {
+    func resolve(_ reference: Reference, found known: GrantRecord? = nil) async throws -> GrantRecord {
         let appID = try app.requireID()
         // The end user a user_token names; grants of anyone else are not theirs to use.
         var subject: String?
@@ -35,7 +35,7 @@ struct GrantResolver {
             }
             subject = try await request.application.userTokenVerifier.verify(userToken, for: app)
         }
-        let grant: Grant
+        let grant: GrantRecord
         if let raw = reference.grantID {
             guard let id = UUID(text: raw) else { throw Self.notFound }
             var found = known
@@ -77,11 +77,19 @@ struct GrantResolver {
                         "grant_ids": try matches.map { try $0.publicID() }.joined(separator: ","),
                     ])
             }
-            grant = first
+            grant = try GrantRecord(first)
         } else {
             throw APIError.invalidRequest("Send grant_id, or provider (with user_token for a user's grant).")
         }
         try await CredentialAccess.authorize(caller, toUse: .oauthGrant(grant), on: request.database)
+        return grant
+    }
+
+    /// The grant as a model, for what changes or lists it (revocation, the grant's page):
+    /// resolved by the same rules, then read again as Fluent's model.
+    func resolveModel(_ reference: Reference) async throws -> Grant {
+        let record = try await resolve(reference)
+        guard let grant = try await Grant.find(record.id, on: request.database), grant.$app.id == record.appID else { throw Self.notFound }
         return grant
     }
 }

@@ -62,6 +62,6 @@ struct GrantsController: RouteCollection {
 
     private func find(_ request: Request) async throws -> Grant {
         _ = try request.authenticatedApp  // the app's own key: agents do not read or revoke grants here
-        return try await GrantResolver(request: request, caller: request.caller).resolve(.init(grantID: request.parameters.get("grant")))
+        return try await GrantResolver(request: request, caller: request.caller).resolveModel(.init(grantID: request.parameters.get("grant")))
     }
 }

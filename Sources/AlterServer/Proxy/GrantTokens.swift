@@ -10,18 +10,18 @@ enum GrantTokens {
     struct Issued {
         let accessToken: String
         /// The grant as stored after any refresh (expiry and scopes are current).
-        let grant: Grant
+        let grant: GrantRecord
     }
 
     /// - Parameters:
     ///   - method, url: the call the app says it will make (audited as method + host only).
     ///   - reason: the app's stated reason, audited.
-    static func issue(_ grant: Grant, method: String? = nil, url: String? = nil, reason: String? = nil, request: Request) async throws -> Issued {
+    static func issue(_ grant: GrantRecord, method: String? = nil, url: String? = nil, reason: String? = nil, request: Request) async throws -> Issued {
         try await PolicyCheck.enforce(VaultCredential.oauth(grant).use(method: method, url: url, surface: .token, request: request), request: request)
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
+        let who = RefreshCoordinator.AuditContext(appID: grant.appID, caller: request.alterCaller, agent: request.auditAgent)
         let (token, current) = try await RefreshCoordinator(application: request.application, db: request.db, who: who).accessToken(for: grant)
         var event = AuditEntry(
-            appID: grant.$app.id, grantID: try grant.requireID(), action: .token, caller: who.caller, agent: who.agent,
+            appID: grant.appID, grantID: grant.id, action: .token, caller: who.caller, agent: who.agent,
             method: method.map { String($0.uppercased().prefix(16)) }, host: url.flatMap { URLComponents(string: $0)?.host },
             status: 200, at: request.application.clock.now())
         event.reason = reason.map { String($0.prefix(AuditEvent.maxReasonLength)) }

@@ -50,11 +50,11 @@ struct ProviderCall {
     }
 
     /// Sends with a grant the caller already resolved (with `GrantResolver`).
-    func send(with grant: Grant, request: Request) async throws -> Sent {
+    func send(with grant: GrantRecord, request: Request) async throws -> Sent {
         try validate()
         let method = self.method.uppercased()
         let headers = try forwardableHeaders()
-        let grantID = try grant.requireID()
+        let grantID = grant.id
         guard let provider = try await request.application.providerCatalog.provider(of: grant, on: request.database)
         else { throw GrantResolver.notFound }
         let target = try await Self.target(url, for: grant, provider: provider, request: request)
@@ -63,7 +63,7 @@ struct ProviderCall {
         let forwarded = headers.filter { $0.0.lowercased() != auth.name.lowercased() }
 
         let started = ContinuousClock.now
-        let who = RefreshCoordinator.AuditContext(appID: grant.$app.id, caller: request.alterCaller, agent: request.auditAgent)
+        let who = RefreshCoordinator.AuditContext(appID: grant.appID, caller: request.alterCaller, agent: request.auditAgent)
         let coordinator = RefreshCoordinator(application: request.application, db: request.database, who: who)
         var (token, current) = try await coordinator.accessToken(for: grant)
         var deadline = NIODeadline.now() + Self.upstreamTimeout
@@ -100,11 +100,11 @@ struct ProviderCall {
 
     /// The checked upstream URL: on the provider's API hosts, and on a public address unless
     /// the provider is configured for private networks.
-    static func target(_ url: String, for grant: Grant, provider: CatalogProvider, request: Request) async throws -> ProxyTarget {
+    static func target(_ url: String, for grant: GrantRecord, provider: CatalogProvider, request: Request) async throws -> ProxyTarget {
         // Only templated hosts ({subdomain}) need the app's provider settings.
         var values = grant.variables ?? [:]
         if provider.apiHosts.contains(where: { $0.contains("{") }) {
-            let config = try await ProviderConfig.query(on: request.database).filter(\.$app.$id == grant.$app.id).filter(\.$provider == grant.provider).first()
+            let config = try await ProviderConfig.query(on: request.database).filter(\.$app.$id == grant.appID).filter(\.$provider == grant.provider).first()
             values = (config?.variables ?? [:]).merging(values) { $1 }
         }
         let hosts = provider.apiHosts.compactMap { try? ProviderURLTemplate.resolve($0, provider: provider, values: values) }

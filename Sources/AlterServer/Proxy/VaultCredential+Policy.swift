@@ -10,7 +10,7 @@ extension VaultCredential {
         switch self {
         case .oauth(let grant):
             return CredentialUse(
-                appID: grant.$app.id, grantID: try grant.requireID(), provider: grant.provider, agentID: agentID,
+                appID: grant.appID, grantID: grant.id, provider: grant.provider, agentID: agentID,
                 lifetimeStart: grant.lifetimeStart, grantTerms: grant.terms, method: method, url: url, surface: surface)
         case .secret(let grant, let secret):
             return CredentialUse(

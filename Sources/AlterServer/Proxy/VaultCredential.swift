@@ -7,7 +7,7 @@ import Vapor
 /// of a managed secret. `/v1/request`, `/sdk/token` and `/sdk/proxy` all resolve through
 /// `CredentialResolver`, so both kinds are used by the same ids in the same places.
 enum VaultCredential {
-    case oauth(Grant)
+    case oauth(GrantRecord)
     case secret(SecretGrant, ManagedSecret)
 }
 

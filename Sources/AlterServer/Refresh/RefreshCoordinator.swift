@@ -41,18 +41,18 @@ struct RefreshCoordinator {
     /// How early before expiry this grant's token is refreshed: `skew`, or `skewFraction` of
     /// the token's lifetime when that is shorter (grants stored before lifetimes were kept
     /// get `skew`).
-    static func margin(_ grant: Grant) -> TimeInterval {
+    static func margin(_ grant: GrantRecord) -> TimeInterval {
         guard let expiresAt = grant.expiresAt, let stored = grant.tokensStoredAt else { return skew }
         return min(skew, max(0, expiresAt.timeIntervalSince(stored)) * skewFraction)
     }
 
-    static func needsRefresh(_ grant: Grant, now: Date) -> Bool {
+    static func needsRefresh(_ grant: GrantRecord, now: Date) -> Bool {
         guard let expiresAt = grant.expiresAt else { return false }
         return expiresAt.timeIntervalSince(now) <= margin(grant)
     }
 
     /// False within `rejectionRefreshInterval` of the last refresh.
-    static func mayRefreshAfterRejection(_ grant: Grant, now: Date) -> Bool {
+    static func mayRefreshAfterRejection(_ grant: GrantRecord, now: Date) -> Bool {
         guard let refreshed = grant.refreshedAt else { return true }
         return now.timeIntervalSince(refreshed) >= rejectionRefreshInterval
     }
@@ -60,19 +60,19 @@ struct RefreshCoordinator {
     /// The grant's access token, refreshed first when near expiry, or when `rejected` is the
     /// token the provider just answered 401 to (refresh once, unless another caller already did).
     /// - Throws: `credential_revoked` (the refresh token is dead), `refresh_failed` (retryable).
-    func accessToken(for grant: Grant, rejected: String? = nil) async throws -> (token: String, grant: Grant) {
+    func accessToken(for grant: GrantRecord, rejected: String? = nil) async throws -> (token: String, grant: GrantRecord) {
         let sealer = application.sealer
         let now = application.clock.now()
-        guard grant.status == .active else { throw Self.revoked(grant) }
+        guard grant.status == .active else { throw Self.revoked(grant.id) }
         if rejected == nil ? !Self.needsRefresh(grant, now: now) : !Self.mayRefreshAfterRejection(grant, now: now) {
             return (try grant.accessToken(using: sealer), grant)
         }
-        let provider = try await application.providerCatalog.provider(grant.provider, forApp: grant.$app.id, on: db)
+        let provider = try await application.providerCatalog.provider(of: grant, on: db)
         guard grant.sealedRefreshToken != nil, provider?.refresh != false else {
             // Nothing to refresh with: use what we have and let the provider decide.
             return (try grant.accessToken(using: sealer), grant)
         }
-        let grantID = try grant.requireID()
+        let grantID = grant.id
         let outcome = OutcomeBox()
         do {
             try await application.refreshGate.run(grantID, waitLimit: application.alterConfiguration.refreshWaitLimit) {
@@ -84,16 +84,16 @@ struct RefreshCoordinator {
             // lock_timeout: another instance holds this grant's refresh lock.
             throw Self.inProgress(grantID)
         }
-        guard let current = try await Grant.find(grantID, on: db) else { throw Self.revoked(grant) }
+        guard let current = try await Grant.read(id: grantID, appID: grant.appID, on: db) else { throw Self.revoked(grantID) }
         switch outcome.value {
-        case .revoked(let answerLost)?: throw Self.revoked(current, answerLost: answerLost)
+        case .revoked(let answerLost)?: throw Self.revoked(grantID, answerLost: answerLost)
         case .transient(let reason)?:
             throw APIError(
                 .refreshFailed, "The provider could not refresh the token (\(reason)); the grant is unchanged, try again.",
                 details: ["grant_id": grantID.lowercasedString, "provider_error": reason])
         case .fresh?, nil:
             // nil: another caller in this process ran the refresh; its result is in the row.
-            guard current.status == .active else { throw Self.revoked(current) }
+            guard current.status == .active else { throw Self.revoked(grantID) }
             return (try current.accessToken(using: sealer), current)
         }
     }
@@ -144,8 +144,9 @@ struct RefreshCoordinator {
             // Re-check now that we hold the lock: someone may have refreshed meanwhile.
             let current = try grant.accessToken(using: sealer)
             if !lostOnly {
-                if let rejected, current != rejected || !Self.mayRefreshAfterRejection(grant, now: now) { return .fresh }
-                if rejected == nil, !Self.needsRefresh(grant, now: now) { return .fresh }
+                let times = try GrantRecord(grant)
+                if let rejected, current != rejected || !Self.mayRefreshAfterRejection(times, now: now) { return .fresh }
+                if rejected == nil, !Self.needsRefresh(times, now: now) { return .fresh }
             }
             guard let refreshToken = try grant.refreshToken(using: sealer) else {
                 if answerLost { try await RefreshJournal.settle(grantID, on: tx) }
@@ -255,8 +256,8 @@ struct RefreshCoordinator {
             details: ["grant_id": grantID.lowercasedString])
     }
 
-    static func revoked(_ grant: Grant, answerLost: Bool = false) -> APIError {
-        var details = ["grant_id": grant.id?.lowercasedString ?? ""]
+    static func revoked(_ grantID: UUID, answerLost: Bool = false) -> APIError {
+        var details = ["grant_id": grantID.lowercasedString]
         if answerLost { details["reason"] = "refresh_answer_lost" }
         return APIError(
             .credentialRevoked,

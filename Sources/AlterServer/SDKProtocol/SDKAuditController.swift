@@ -36,7 +36,7 @@ struct SDKAuditController: RouteCollection {
         // is refused, not stored.
         let grantID: UUID
         switch try await SDKGrantReference(grantID: report.grantID).resolveCredential(request) {
-        case .oauth(let grant): grantID = try grant.requireID()
+        case .oauth(let grant): grantID = grant.id
         case .secret(let grant, _): grantID = try grant.requireID()
         }
         var event = AuditEntry(

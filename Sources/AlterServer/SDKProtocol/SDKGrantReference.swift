@@ -19,8 +19,13 @@ struct SDKGrantReference: Decodable {
         case userToken = "user_token"
     }
 
-    func resolve(_ request: Request) async throws -> Grant {
+    func resolve(_ request: Request) async throws -> GrantRecord {
         try await sdkErrors(request) { reference in try await GrantResolver(request: request, caller: request.caller).resolve(reference) }
+    }
+
+    /// The grant as a model, for what changes it (revocation).
+    func resolveModel(_ request: Request) async throws -> Grant {
+        try await sdkErrors(request) { reference in try await GrantResolver(request: request, caller: request.caller).resolveModel(reference) }
     }
 
     /// An OAuth grant or a managed-secret grant (`CredentialResolver`), for the calls that take either.

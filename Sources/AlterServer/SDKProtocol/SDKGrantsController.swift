@@ -175,7 +175,7 @@ struct SDKGrantsController: RouteCollection {
             return try .sdkJSON(revokedSecretGrant)
         }
         let reference = SDKGrantReference(grantID: request.parameters.get("grant"), userToken: body.userToken)
-        let grant = try await reference.resolve(request)
+        let grant = try await reference.resolveModel(request)
         let revoked = try await GrantRevocation.revoke(grant, reason: reason, request: request)
         return try .sdkJSON(RevokeResponse(
             success: true, message: revoked.revokedAtProvider ? "Grant revoked, at the provider too." : "Grant revoked.",
@@ -206,7 +206,7 @@ struct SDKGrantsController: RouteCollection {
         let body = try request.content.decode(ScopeMismatchReport.self)
         let grant = try await SDKGrantReference(grantID: request.parameters.get("grant")).resolve(request)
         var event = AuditEntry(
-            appID: grant.$app.id, grantID: try grant.requireID(), action: .scopeMismatch, caller: request.alterCaller, agent: nil,
+            appID: grant.appID, grantID: grant.id, action: .scopeMismatch, caller: request.alterCaller, agent: nil,
             status: body.providerStatusCode, at: request.application.clock.now())
         if let missing = body.missingScopes?.prefix(50) { event.context = ["missing_scopes": missing.joined(separator: " ")] }
         request.application.auditLog.record(event)

@@ -51,7 +51,7 @@ struct SDKTokenController: RouteCollection {
     func token(request: Request) async throws -> Response {
         let reference = try request.content.decode(SDKGrantReference.self)
         let body = try request.content.decode(TokenRequest.self)
-        let grant: Grant
+        let grant: GrantRecord
         switch try await reference.resolveCredential(request) {
         case .oauth(let oauth): grant = oauth
         case .secret(let secretGrant, let secret):
@@ -62,7 +62,7 @@ struct SDKTokenController: RouteCollection {
         let injection = provider?.apiAuthorization("{token}") ?? (name: "Authorization", value: "Bearer {token}")
         let now = request.application.clock.now()
         return try .sdkJSON(TokenResponse(
-            accessToken: issued.accessToken, grantID: try grant.publicID(), providerID: grant.provider,
+            accessToken: issued.accessToken, grantID: grant.id.lowercasedString, providerID: grant.provider,
             expiresIn: issued.grant.expiresAt.map { max(0, Int($0.timeIntervalSince(now))) }, expiresAt: issued.grant.expiresAt,
             scopes: issued.grant.scopes.filter { !$0.isEmpty }, injectionHeader: injection.name, injectionFormat: injection.value))
     }
