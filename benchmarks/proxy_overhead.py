@@ -232,6 +232,8 @@ def main():
     parser.add_argument("--perf", metavar="FILE", help="perf-record the vault (call graphs, 2 kHz) during the first "
                         "round's 'vault' row at the most connections, into FILE (perf report -i FILE), and the relay during "
                         "its row into FILE.relay; those rows' figures in round 1 then include the sampling's cost")
+    parser.add_argument("--perf-dwarf", action="store_true", help="with --perf: unwind with DWARF (500 Hz) instead of frame "
+                        "pointers, which glibc's malloc and free lack, so their callers show; far larger files")
     args = parser.parse_args()
     binary = args.bin or next((p for p in [f"{ROOT}/.build-release/release/alter", f"{ROOT}/.build/release/alter"] if os.path.exists(p)), None)
     if not binary:
@@ -298,7 +300,8 @@ http {{ access_log off; keepalive_requests 10000000;
                 for name, url, script in targets:
                     wrk(url, c, 1, script)  # warm-up: connections, caches
                     profile = args.perf and round == 0 and c == connections[-1] and name in ["vault", "relay"]
-                    recorder = subprocess.Popen(["perf", "record", "-q", "-F", "2000", "-g", "-p", str(servers[name]),
+                    unwind = ["-F", "500", "--call-graph", "dwarf,16384"] if args.perf_dwarf else ["-F", "2000", "-g"]
+                    recorder = subprocess.Popen(["perf", "record", "-q", *unwind, "-p", str(servers[name]),
                                                  "-o", args.perf + (".relay" if name == "relay" else "")],
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if profile else None
                     results[c][name].append(wrk(url, c, args.duration, script, servers.get(name)))
