@@ -103,7 +103,7 @@ struct ProviderCall {
     static func target(_ url: String, for grant: GrantRecord, provider: CatalogProvider, request: Request) async throws -> ProxyTarget {
         // Only templated hosts ({subdomain}) need the app's provider settings.
         var values = grant.variables ?? [:]
-        if provider.apiHosts.contains(where: { $0.contains("{") }) {
+        if provider.apiHosts.contains(where: { $0.utf8.contains(UInt8(ascii: "{")) }) {
             let config = try await ProviderConfig.query(on: request.database).filter(\.$app.$id == grant.appID).filter(\.$provider == grant.provider).first()
             values = (config?.variables ?? [:]).merging(values) { $1 }
         }

@@ -26,7 +26,7 @@ struct ProxyTarget: Sendable, Equatable {
         guard raw.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0.isASCII }) else {
             throw Refused(reason: "the URL contains whitespace, control or non-ASCII characters")
         }
-        guard !raw.contains("\\") else { throw Refused(reason: "the URL contains a backslash") }
+        guard !raw.utf8.contains(UInt8(ascii: "\\")) else { throw Refused(reason: "the URL contains a backslash") }
         guard let components = URLComponents(string: raw), let scheme = components.scheme?.lowercased(),
             scheme == "https" || scheme == "http", let host = components.host?.lowercased(), !host.isEmpty
         else {

@@ -16,7 +16,8 @@ struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
     /// or an IPv6 address with or without brackets (`::1`, `[::1]`, `::ffff:1.2.3.4`).
     init?(literal: String) {
         let bare = literal.hasPrefix("[") && literal.hasSuffix("]") ? String(literal.dropFirst().dropLast()) : literal
-        if bare.contains(":") {
+        // A byte scan: `String.contains(String)` goes through NSString's search (issue 14).
+        if bare.utf8.contains(UInt8(ascii: ":")) {
             guard let bytes = Self.parseIPv6(bare) else { return nil }
             self.bytes = bytes
             return
