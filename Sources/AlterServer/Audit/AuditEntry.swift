@@ -39,8 +39,14 @@ struct AuditEntry: Sendable, Equatable {
     /// The columns `values` fills, in order.
     static let columns = ["id", "app_id", "grant_id", "action", "caller", "agent", "method", "host", "status", "at", "latency_ms", "reason", "context"]
 
-    /// The row's values, bound as Fluent binds the model's fields.
-    var values: [any Encodable & Sendable] {
-        [id, appID, grantID, action.rawValue, caller, agent, method, host, status, at, latencyMS, reason, context]
+    /// The row's values, bound as Fluent binds the model's fields. `uuidsAsText` (SQLite): the
+    /// ids as the upper-case text SQLite's encoder makes of a UUID (its `Codable` form), made
+    /// without Foundation's `snprintf`, three per entry (issue 14); PostgreSQL binds them as `uuid`.
+    func values(uuidsAsText: Bool) -> [any Encodable & Sendable] {
+        guard uuidsAsText else { return [id, appID, grantID, action.rawValue, caller, agent, method, host, status, at, latencyMS, reason, context] }
+        return [
+            id.uppercasedString, appID.uppercasedString, grantID?.uppercasedString, action.rawValue, caller, agent, method, host, status, at, latencyMS,
+            reason, context,
+        ]
     }
 }

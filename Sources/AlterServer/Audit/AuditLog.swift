@@ -84,10 +84,11 @@ final class AuditLog: Sendable {
             try await entries.map(AuditEvent.init).create(on: db)
             return
         }
+        let uuidsAsText = sql.dialect.name == "sqlite"
         for start in stride(from: 0, to: entries.count, by: 500) {
             var insert = sql.insert(into: AuditEvent.schema).columns(AuditEntry.columns)
             for entry in entries[start..<min(start + 500, entries.count)] {
-                insert = insert.values(entry.values)
+                insert = insert.values(entry.values(uuidsAsText: uuidsAsText))
             }
             try await insert.run()
         }

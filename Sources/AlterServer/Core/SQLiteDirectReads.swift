@@ -36,10 +36,17 @@ final class SQLiteDirectReads: Sendable {
     /// The rows of `sql` (SQLite's dialect, `?` placeholders) with `binds`, encoded as the
     /// driver encodes them; nil when the read must go through the driver instead.
     func rows(_ sql: String, binds: [any Encodable & Sendable]) -> [any SQLRow]? {
-        guard let encoded = try? binds.map({ try encoder.encode($0) }), let connection = take() else { return nil }
+        guard let encoded = try? binds.map({ try encode($0) }), let connection = take() else { return nil }
         let rows = connection.rows(sql, binds: encoded, decoder: decoder)
         give(back: connection, healthy: rows != nil)
         return rows
+    }
+
+    /// A bind as the driver's encoder encodes it. A UUID is its upper-case text (UUID's
+    /// `Codable` form, which the encoder writes), made without Foundation's `snprintf`.
+    func encode(_ bind: any Encodable & Sendable) throws -> SQLiteData {
+        if let id = bind as? UUID { return .text(id.uppercasedString) }
+        return try encoder.encode(bind)
     }
 
     /// Closes every idle connection; one in use closes when it comes back.
@@ -224,6 +231,9 @@ final class SQLiteDirectReads: Sendable {
 
         func decode<D: Decodable>(column: String, as: D.Type) throws -> D {
             guard let index = columns.index[column] else { throw MissingColumn(column: column) }
+            // A UUID's text parsed without Foundation's `sscanf`; anything else (a blob, a
+            // malformed text) goes to the decoder, which reports it as it always does.
+            if D.self == UUID.self, case .text(let text) = values[index], let id = UUID(text: text) { return id as! D }
             return try decoder.decode(D.self, from: values[index])
         }
     }

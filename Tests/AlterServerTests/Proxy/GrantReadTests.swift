@@ -3,6 +3,7 @@ import Fluent
 import FluentKit
 import Foundation
 import SQLKit
+import SQLiteKit
 import Testing
 import Vapor
 
@@ -91,6 +92,17 @@ struct GrantReadTests {
         #expect(SQLiteDirectReads(path: "") == nil)
         guard TestDatabase.postgresURL != nil else { return }
         try await withApp(database: .postgres) { app in #expect(app.sqliteDirectReads == nil) }
+    }
+
+    @Test("a bind on the direct connection is encoded as the driver's encoder encodes it, a UUID included")
+    func bindsAsTheDriver() throws {
+        let direct = try #require(SQLiteDirectReads(path: "/nonexistent/never-opened.sqlite"))
+        let driver = SQLiteDataEncoder()
+        for id in (0..<100).map({ _ in UUID() }) + [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))] {
+            #expect(try direct.encode(id) == driver.encode(id))
+        }
+        #expect(try direct.encode("sandbox") == driver.encode("sandbox"))
+        #expect(try direct.encode(42) == driver.encode(42))
     }
 
     @Test("a custom provider's grant is read with its app's definition of that provider, and another app's never", arguments: TestDatabase.all)
