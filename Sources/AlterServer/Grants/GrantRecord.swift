@@ -2,7 +2,7 @@ import FluentKit
 import Foundation
 
 /// A grant as one call uses it: the stored fields in a plain struct, read without making a
-/// Fluent model (`GrantRecord.read`). Every proxied call and token hand-out resolves one;
+/// Fluent model (`Grant.read`). Every proxied call and token hand-out resolves one;
 /// the `Grant` model costs an object per field to make and to free and a dynamic cast on
 /// every read of a field, 5% of a proxied call's CPU (issue 14). What changes a grant
 /// (refresh, revocation, connect) reads and saves the model, under its own lock or transaction.
