@@ -40,13 +40,10 @@ struct AuditEntry: Sendable, Equatable {
     static let columns = ["id", "app_id", "grant_id", "action", "caller", "agent", "method", "host", "status", "at", "latency_ms", "reason", "context"]
 
     /// The row's values, bound as Fluent binds the model's fields. `uuidsAsText` (SQLite): the
-    /// ids as the upper-case text SQLite's encoder makes of a UUID (its `Codable` form), made
-    /// without Foundation's `snprintf`, three per entry (issue 14); PostgreSQL binds them as `uuid`.
+    /// three ids as the text SQLite stores for a UUID (`SQLiteDirectReads.text(of:)`), without
+    /// Foundation's formatting (issue 14); PostgreSQL binds them as `uuid`.
     func values(uuidsAsText: Bool) -> [any Encodable & Sendable] {
-        guard uuidsAsText else { return [id, appID, grantID, action.rawValue, caller, agent, method, host, status, at, latencyMS, reason, context] }
-        return [
-            id.uppercasedString, appID.uppercasedString, grantID?.uppercasedString, action.rawValue, caller, agent, method, host, status, at, latencyMS,
-            reason, context,
-        ]
+        func bind(_ id: UUID) -> any Encodable & Sendable { uuidsAsText ? SQLiteDirectReads.text(of: id) : id }
+        return [bind(id), bind(appID), grantID.map(bind) ?? (nil as UUID?), action.rawValue, caller, agent, method, host, status, at, latencyMS, reason, context]
     }
 }

@@ -42,12 +42,15 @@ final class SQLiteDirectReads: Sendable {
         return rows
     }
 
-    /// A bind as the driver's encoder encodes it. A UUID is its upper-case text (UUID's
-    /// `Codable` form, which the encoder writes), made without Foundation's `snprintf`.
+    /// A bind as the driver's encoder encodes it; a UUID as `text(of:)`.
     func encode(_ bind: any Encodable & Sendable) throws -> SQLiteData {
-        if let id = bind as? UUID { return .text(id.uppercasedString) }
+        if let id = bind as? UUID { return .text(Self.text(of: id)) }
         return try encoder.encode(bind)
     }
+
+    /// The text SQLite's driver stores for a UUID: its upper-case `Codable` form, which the
+    /// driver's encoder writes, made here without Foundation's `snprintf` (issue 14).
+    static func text(of id: UUID) -> String { id.uppercasedString }
 
     /// Closes every idle connection; one in use closes when it comes back.
     func shutdown() {
