@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The vault's hot path against a bare Vapor relay, nginx and a direct call, in one run.
 
-    python3 benchmarks/proxy_overhead.py [--bin PATH] [--relay PATH] [--duration 5] [--repeat 3] [--connections 1,16]
+    python3 benchmarks/proxy_overhead.py [--bin PATH] [--relay PATH] [--duration 5] [--repeat 3] [--connections 1,16] [--postgres]
 
 Build both first, in release, outside the repo's .build (both scratch paths are gitignored):
 
@@ -29,8 +29,12 @@ per repeat. Last, one keep-alive Python client per endpoint compares `/sdk/token
 the official SDK sends it) with `/v1/request`'s vault-side work. Not part of the test command:
 it takes a few minutes and wants a quiet machine; the ratios are taken within one run because
 absolute figures on a shared machine are not comparable between runs.
+
+With --postgres the vault runs on a throwaway PostgreSQL cluster (scripts/postgres-start) made
+durable again for the run (fsync, synchronous_commit and full_page_writes on, as in production),
+instead of the demo's SQLite.
 """
-import argparse, html, statistics, http.cookiejar, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
+import argparse, base64, html, statistics, http.cookiejar, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request, uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BODY = json.dumps({"events": [{"id": i, "title": f"Event {i}", "start": "2026-01-01T10:00:00Z"} for i in range(5)]})
@@ -139,17 +143,47 @@ def context_switches(pid):
     return total
 
 
-def wrk(url, connections, duration, script=None, server=None):
+def cluster_pids(folder):
+    """The postmaster of a scripts/postgres-start cluster and its children (the backends)."""
+    with open(f"{folder}/data/postmaster.pid") as f:
+        postmaster = f.readline().strip()
+    children = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == postmaster:
+                    children.append(int(pid))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return [int(postmaster)] + children
+
+
+def cpu_of(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a backend that ended meanwhile
+    return total
+
+
+def wrk(url, connections, duration, script=None, server=None, database=None):
     """wrk's p50, p99 and req/s; with `server` (a pid), also that process's CPU per request in
-    ms, the figure least disturbed by the rest of the machine."""
+    ms, the figure least disturbed by the rest of the machine; with `database` (a PostgreSQL
+    cluster's folder), the cluster's CPU per request too."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"] + (["-s", script] if script else []) + [url]
     before = (cpu_seconds(server), context_switches(server)) if server else None
+    backends = cluster_pids(database) if server and database else []
+    database_before = cpu_of(backends)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = switches = None
+    cpu = switches = database_cpu = None
     if server:
         requests = max(int(re.search(r"^\s*(\d+) requests in", out, re.M).group(1)), 1)
         cpu = (cpu_seconds(server) - before[0]) * 1000 / requests
         switches = (context_switches(server) - before[1]) / requests
+        if backends:
+            database_cpu = (cpu_of(backends) - database_before) * 1000 / requests
 
     def ms(label):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -160,7 +194,7 @@ def wrk(url, connections, duration, script=None, server=None):
     if non2xx:
         raise SystemExit(f"{url}: {non2xx.group(1)} failed responses\n{out}")
     return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "cpu": cpu,
-            "switches": switches}
+            "switches": switches, "database_cpu": database_cpu}
 
 
 
@@ -179,6 +213,34 @@ def lua_post(path, body, key=None):
     return path
 
 
+def start_postgres():
+    """A throwaway cluster from scripts/postgres-start, switched back to durable commits, which
+    the test cluster turns off. Returns (url, folder)."""
+    out = subprocess.run(["bash", f"{ROOT}/scripts/postgres-start"], capture_output=True, text=True, check=True).stdout
+    found = dict(re.findall(r"^export (\w+)=(.*)$", out, re.M))
+    url, folder = found["ALTER_TEST_POSTGRES_URL"], found["ALTER_TEST_POSTGRES_DIR"]
+    durable = ["ALTER SYSTEM SET fsync = on", "ALTER SYSTEM SET synchronous_commit = on",
+               "ALTER SYSTEM SET full_page_writes = on", "SELECT pg_reload_conf()"]
+    for statement in durable:
+        subprocess.run(["psql", url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", statement], check=True, capture_output=True)
+    shown = subprocess.run(["psql", url, "-qAt", "-c", "SHOW fsync", "-c", "SHOW synchronous_commit"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert shown == ["on", "on"], f"the cluster is not durable: {shown}"
+    return url, folder
+
+
+def relabel(env, grant):
+    """Makes `grant` a grant of the custom provider `bench-custom`, in whichever database the vault uses."""
+    if "DATABASE_URL" in env:
+        out = subprocess.run(["psql", env["DATABASE_URL"], "-qAt", "-v", "ON_ERROR_STOP=1", "-c",
+                              f"UPDATE grants SET provider = 'bench-custom' WHERE id = '{uuid.UUID(grant)}'::uuid RETURNING id"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        return len(out)
+    import sqlite3
+    with sqlite3.connect(f"{env['ALTER_DATA_DIR']}/alter.sqlite", timeout=10) as db:
+        return db.execute("UPDATE grants SET provider = 'bench-custom' WHERE id = ? OR id = ?", (grant, grant.upper())).rowcount
+
+
 def custom_grant(binary, env, vault, key, demo, upstream_origin):
     """A second sandbox grant, relabelled as a grant of `bench-custom`, a custom provider of the
     demo app with the same endpoints and API host. Its sealed tokens are bound to the grant's
@@ -188,9 +250,7 @@ def custom_grant(binary, env, vault, key, demo, upstream_origin):
                     "--userinfo-url", f"{vault}/sandbox/api/me", "--account-field", "email", "--api-host", upstream_origin,
                     "--allow-private-network"], env=env, check=True, capture_output=True)
     grant = connect_grant(vault, key, demo, account="bob@sandbox.test")
-    import sqlite3
-    with sqlite3.connect(f"{env['ALTER_DATA_DIR']}/alter.sqlite", timeout=10) as db:
-        changed = db.execute("UPDATE grants SET provider = 'bench-custom' WHERE id = ? OR id = ?", (grant, grant.upper())).rowcount
+    changed = relabel(env, grant)
     assert changed == 1, f"grant {grant} not found in the database"
     return grant
 
@@ -228,6 +288,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", default="1,16")
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument("--postgres", action="store_true", help="run the vault on a throwaway, durable PostgreSQL cluster instead of SQLite")
     parser.add_argument("--no-sdk", action="store_true", help="skip the /sdk/token comparison")
     parser.add_argument("--perf", metavar="FILE", help="perf-record the vault (call graphs, 2 kHz) during the first "
                         "round's 'vault' row at the most connections, into FILE (perf report -i FILE), and the relay during "
@@ -259,7 +320,11 @@ http {{ access_log off; keepalive_requests 10000000;
     env = dict(os.environ, ALTER_DATA_DIR=f"{work}/data", ALTER_SANDBOX_API_HOSTS=f"http://127.0.0.1:{upstream},http://localhost:{upstream}",
                ALTER_SQLITE_SYNCHRONOUS=args.synchronous, LOG_LEVEL="error")
     env.pop("DATABASE_URL", None)
+    postgres = None
     try:
+        if args.postgres:
+            url, postgres = start_postgres()
+            env.update(DATABASE_URL=url, ALTER_ENCRYPTION_KEYS="k1:" + base64.b64encode(os.urandom(32)).decode())
         wait_http(f"http://127.0.0.1:{proxy}/")
         processes.append(start([args.relay, "--port", str(relay_port)], f"http://127.0.0.1:{relay_port}/plaintext"))
         vault_process, key = start_demo(binary, vault_port, demo_port, env)
@@ -290,11 +355,13 @@ http {{ access_log off; keepalive_requests 10000000;
 
         connections = [int(c) for c in args.connections.split(",")]
         results = {c: {name: [] for name, _, _ in targets} for c in connections}
-        print(f"binary {binary}, relay {args.relay}, SQLite synchronous={args.synchronous}, "
+        database = "PostgreSQL (durable)" if args.postgres else f"SQLite synchronous={args.synchronous}"
+        print(f"binary {binary}, relay {args.relay}, {database}, "
               f"{args.duration}s per target, {args.repeat} rounds, wrk -t1, load average {os.getloadavg()[0]:.1f}")
         # The process whose CPU each row costs (the relay's and the vault's rows).
         servers = {name: processes[1].pid for name in ["relay", "relay /plaintext"]}
-        servers.update({name: vault_process.pid for name in ["vault", "vault custom", "vault by name", "vault /healthz"]})
+        vault_rows = ["vault", "vault custom", "vault by name", "vault /healthz"]
+        servers.update({name: vault_process.pid for name in vault_rows})
         for round in range(args.repeat):
             for c in connections:
                 for name, url, script in targets:
@@ -304,17 +371,20 @@ http {{ access_log off; keepalive_requests 10000000;
                     recorder = subprocess.Popen(["perf", "record", "-q", *unwind, "-p", str(servers[name]),
                                                  "-o", args.perf + (".relay" if name == "relay" else "")],
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if profile else None
-                    results[c][name].append(wrk(url, c, args.duration, script, servers.get(name)))
+                    database = postgres if name in vault_rows else None
+                    results[c][name].append(wrk(url, c, args.duration, script, servers.get(name), database))
                     if recorder:
                         recorder.send_signal(signal.SIGINT)
                         recorder.wait()
         for c in connections:
             print(f"\n{c} connection(s): median (min-max) of {args.repeat} rounds")
-            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23} {'server CPU ms/req':>23} {'switches/req':>17}")
+            database_column = f" {'PostgreSQL CPU ms/req':>23}" if postgres else ""
+            print(f"  {'':<18} {'p50 ms':>21} {'p99 ms':>21} {'req/s':>23} {'server CPU ms/req':>23} {'switches/req':>17}{database_column}")
             for name, rs in results[c].items():
                 cpu = spread([r['cpu'] for r in rs]) if rs[0]['cpu'] is not None else ""
                 switches = spread([r['switches'] for r in rs], 1) if rs[0]['switches'] is not None else ""
-                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23} {cpu:>23} {switches:>17}")
+                database_cpu = f" {spread([r['database_cpu'] for r in rs]):>23}" if rs[0]['database_cpu'] is not None else ""
+                print(f"  {name:<18} {spread([r['p50'] for r in rs]):>21} {spread([r['p99'] for r in rs]):>21} {spread([r['rps'] for r in rs], 0):>23} {cpu:>23} {switches:>17}{database_cpu}")
 
         print("\nissue 14 goals, per round (median (min-max)):")
         def added(c, name, i):
@@ -331,6 +401,9 @@ http {{ access_log off; keepalive_requests 10000000;
             print(f"  {name}: req/s at c={hi} / nginx's {spread(ratio, 2)}x")
             ratio = [results[hi][name][i]["cpu"] / results[hi]["relay"][i]["cpu"] for i in rounds]
             print(f"  {name}: server CPU per request at c={hi} / relay's {spread(ratio, 2)}x")
+            if postgres:
+                ratio = [(results[hi][name][i]["cpu"] + results[hi][name][i]["database_cpu"]) / results[hi]["relay"][i]["cpu"] for i in rounds]
+                print(f"  {name}: server + PostgreSQL CPU per request at c={hi} / relay's {spread(ratio, 2)}x")
         ratio = [results[lo]["vault /healthz"][i]["p50"] / results[lo]["relay /plaintext"][i]["p50"] for i in rounds]
         print(f"  /healthz p50 at c={lo} / relay /plaintext's {spread(ratio, 2)}x (goal <= 1.5x)")
 
@@ -349,6 +422,8 @@ http {{ access_log off; keepalive_requests 10000000;
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if postgres:
+            subprocess.run(["bash", f"{ROOT}/scripts/postgres-stop", postgres], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
