@@ -1,3 +1,5 @@
+import FluentKit
+import FluentPostgresDriver
 import NIOConcurrencyHelpers
 import SQLKit
 
@@ -17,22 +19,36 @@ final class SerializedStatement: Sendable {
     }
 
     /// The statement's rows with `binds` in place of the placeholders, in order. With `direct`
-    /// on SQLite, read on this thread (`SQLiteDirectReads`) when it can.
-    func rows(on db: any SQLDatabase, binds: [any Encodable & Sendable], direct: SQLiteDirectReads? = nil) async throws -> [any SQLRow] {
+    /// on SQLite, read on this thread (`SQLiteDirectReads`) when it can; with `prepared` on
+    /// PostgreSQL, run as a prepared statement (`PreparedSQLStatement`) when it can.
+    func rows(on db: any SQLDatabase, binds: [any Encodable & Sendable], direct: SQLiteDirectReads? = nil,
+              prepared: (any PostgresPreparedRun.Type)? = nil) async throws -> [any SQLRow] {
         let dialect = db.dialect.name
-        let text: (sql: String, binds: Int)
-        if let known = texts.withLockedValue({ $0[dialect] }) {
-            text = known
-        } else {
-            let serialized = db.serialize(build(db))
-            text = (serialized.sql, serialized.binds.count)
-            texts.withLockedValue { $0[dialect] = text }
-        }
+        let text = serialized(for: db)
         precondition(binds.count == text.binds, "a serialized statement takes \(text.binds) binds")
         if let direct, dialect == "sqlite", let rows = direct.rows(text.sql, binds: binds) { return rows }
+        if let prepared, dialect == "postgresql", let postgres = db as? any PostgresDatabase,
+           let rows = try await prepared.rows(on: postgres, binds: binds, inTransaction: (db as? any Database)?.inTransaction ?? false, logger: db.logger) {
+            return rows
+        }
         let rows = NIOLockedValueBox<[any SQLRow]>([])
         try await db.execute(sql: Text(sql: text.sql, binds: binds)) { row in rows.withLockedValue { $0.append(row) } }
         return rows.withLockedValue { $0 }
+    }
+
+    /// The text for a dialect `rows(on:)` has already serialized the statement for.
+    func text(forDialect dialect: String) -> String {
+        guard let known = texts.withLockedValue({ $0[dialect] }) else { preconditionFailure("\(dialect) text asked before the statement ran there") }
+        return known.sql
+    }
+
+    private func serialized(for db: any SQLDatabase) -> (sql: String, binds: Int) {
+        let dialect = db.dialect.name
+        if let known = texts.withLockedValue({ $0[dialect] }) { return known }
+        let serialized = db.serialize(build(db))
+        let text = (serialized.sql, serialized.binds.count)
+        texts.withLockedValue { $0[dialect] = text }
+        return text
     }
 
     /// Serialized text and its binds, written as they are.

@@ -10,23 +10,27 @@ extension Grant {
         "expires_at", "variables", "tokens_stored_at", "refreshed_at", "connected_at", "terms", "created_at",
     ]
 
-    /// The read's statement, serialized once per dialect (`SerializedStatement`): the grant's
-    /// row, and beside it the app's custom provider of the grant's provider id, if there is
-    /// one (at most one: unique on app and provider). A custom-provider grant's call needs
-    /// both, and a second query for the provider cost such a call a fifth more (issue 14).
-    private static let readStatement = SerializedStatement { sql in
-        let custom = CustomProvider.schema
-        let sameProvider = SQLBinaryExpression(
-            left: SQLBinaryExpression(SQLColumn("app_id", table: custom), .equal, SQLColumn("app_id", table: schema)), op: SQLBinaryOperator.and,
-            right: SQLBinaryExpression(SQLColumn("provider", table: custom), .equal, SQLColumn("provider", table: schema)))
-        return sql.select()
-            .columns(columns.map { SQLColumn($0, table: schema) })
-            .column(SQLColumn("definition", table: custom), as: "custom_definition")
-            .column(SQLColumn("allows_private_network", table: custom), as: "custom_allows_private_network")
-            .from(schema)
-            .join(custom, method: .left, on: sameProvider)
-            .where(SQLColumn("id", table: schema), .equal, SQLBind(UUID())).where(SQLColumn("app_id", table: schema), .equal, SQLBind(UUID()))
-            .limit(1).query
+    /// The read's statement, serialized once per dialect (`SerializedStatement`) and prepared
+    /// on PostgreSQL (`PreparedSQLStatement`): the grant's row, and beside it the app's custom
+    /// provider of the grant's provider id, if there is one (at most one: unique on app and
+    /// provider). A custom-provider grant's call needs both, and a second query for the
+    /// provider cost such a call a fifth more (issue 14).
+    private enum ReadStatement: PreparedSQLStatement {
+        static let name = "alter_grant_read"
+        static let statement = SerializedStatement { sql in
+            let custom = CustomProvider.schema
+            let sameProvider = SQLBinaryExpression(
+                left: SQLBinaryExpression(SQLColumn("app_id", table: custom), .equal, SQLColumn("app_id", table: Grant.schema)), op: SQLBinaryOperator.and,
+                right: SQLBinaryExpression(SQLColumn("provider", table: custom), .equal, SQLColumn("provider", table: Grant.schema)))
+            return sql.select()
+                .columns(Grant.columns.map { SQLColumn($0, table: Grant.schema) })
+                .column(SQLColumn("definition", table: custom), as: "custom_definition")
+                .column(SQLColumn("allows_private_network", table: custom), as: "custom_allows_private_network")
+                .from(Grant.schema)
+                .join(custom, method: .left, on: sameProvider)
+                .where(SQLColumn("id", table: Grant.schema), .equal, SQLBind(UUID())).where(SQLColumn("app_id", table: Grant.schema), .equal, SQLBind(UUID()))
+                .limit(1).query
+        }
     }
 
     /// One app's grant by id, read with one SQLKit query and decoded column by column into a
@@ -43,7 +47,7 @@ extension Grant {
         guard let sql = db as? any SQLDatabase else {
             return try await Grant.query(on: db).filter(\.$id == id).filter(\.$app.$id == appID).first().map(GrantRecord.init)
         }
-        guard let row = try await readStatement.rows(on: sql, binds: [id, appID], direct: db.inTransaction ? nil : direct).first else { return nil }
+        guard let row = try await ReadStatement.rows(on: sql, binds: [id, appID], direct: db.inTransaction ? nil : direct).first else { return nil }
         let status = try row.decode(column: "status", as: String.self)
         guard let known = Status(rawValue: status) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "grant status \(status)")) }
         var custom = CustomProviderLookup.absent

@@ -49,12 +49,7 @@ final class PostgresNonceStore: NonceStore {
     func claim(_ nonce: String, keyID: UUID, until expiry: Date, now: Date, on db: any Database) async throws -> Bool {
         guard let sql = db as? any SQLDatabase else { throw ConfigurationError("the nonce store needs a SQL database") }
         let key = keyID.uuidString + ":" + nonce
-        // An expired row with the same value is taken over (its request can no longer verify).
-        let rows = try await sql.raw("""
-            INSERT INTO \(unsafeRaw: Self.table) (nonce, expires_at) VALUES (\(bind: key), \(bind: expiry))
-            ON CONFLICT (nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE \(unsafeRaw: Self.table).expires_at < \(bind: now)
-            RETURNING 1 AS claimed
-            """).all()
+        let rows = try await ClaimStatement.rows(on: sql, binds: [key, expiry, now])
         let prune = lastPrune.withLockedValue { last -> Bool in
             guard now.timeIntervalSince(last) >= Self.pruneInterval else { return false }
             last = now
@@ -62,6 +57,19 @@ final class PostgresNonceStore: NonceStore {
         }
         if prune { try await sql.raw("DELETE FROM \(unsafeRaw: Self.table) WHERE expires_at < \(bind: now)").run() }
         return !rows.isEmpty
+    }
+
+    /// Records a nonce unless a live row has it; an expired row with the same value is taken
+    /// over (its request can no longer verify). Prepared: every signed request runs it.
+    private enum ClaimStatement: PreparedSQLStatement {
+        static let name = "alter_nonce_claim"
+        static let statement = SerializedStatement { _ in
+            SQLQueryString("""
+                INSERT INTO \(unsafeRaw: PostgresNonceStore.table) (nonce, expires_at) VALUES (\(bind: ""), \(bind: Date()))
+                ON CONFLICT (nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE \(unsafeRaw: PostgresNonceStore.table).expires_at < \(bind: Date())
+                RETURNING 1 AS claimed
+                """)
+        }
     }
 
     /// Creates the table on PostgreSQL; nothing on SQLite (whose nonces live in memory).

@@ -1,6 +1,7 @@
 @testable import AlterServer
 import Fluent
 import FluentKit
+import FluentPostgresDriver
 import Foundation
 import SQLKit
 import SQLiteKit
@@ -92,6 +93,54 @@ struct GrantReadTests {
         #expect(SQLiteDirectReads(path: "") == nil)
         guard TestDatabase.postgresURL != nil else { return }
         try await withApp(database: .postgres) { app in #expect(app.sqliteDirectReads == nil) }
+    }
+
+    @Test("on PostgreSQL the grant read is a statement prepared once per connection, read in a transaction too")
+    func preparedOnPostgres() async throws {
+        guard TestDatabase.postgresURL != nil else { return }
+        try await withApp(database: .postgres) { app in
+            let seeded = try await seedApp(app)
+            let raw = try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "ada@sandbox.test", accessToken: "token-1")
+            let id = try #require(UUID(uuidString: raw))
+            let fluent = try GrantRecord(try #require(try await Grant.find(id, on: app.db)))
+            // One connection for the whole check: PostgreSQL's list of prepared statements is per connection.
+            let (read, again, statements) = try await app.db.transaction { db in
+                let sql = try #require(db as? any SQLDatabase)
+                let read = try await Grant.read(id: id, appID: seeded.id, on: db)
+                let again = try await Grant.read(id: id, appID: seeded.id, on: db)
+                let statements = try await sql.raw("SELECT name FROM pg_prepared_statements").all().map { try $0.decode(column: "name", as: String.self) }
+                return (read, again, statements)
+            }
+            #expect(statements.filter { $0 == "alter_grant_read" }.count == 1)
+            var expected = fluent
+            expected.customProviderAtRead = .absent
+            #expect(read == expected && again == expected)
+        }
+    }
+
+    @Test("on PostgreSQL a prepared read the server refuses (a migration changed a column) is read through the driver, on a fresh connection after it")
+    func preparedReadFallsBack() async throws {
+        guard TestDatabase.postgresURL != nil else { return }
+        try await withApp(database: .postgres) { app in
+            let seeded = try await seedApp(app)
+            let raw = try await storeGrant(app, appID: seeded.id, provider: "sandbox", account: "ada@sandbox.test", accessToken: "token-1")
+            let id = try #require(UUID(uuidString: raw))
+            // One event loop's pool, used by one caller at a time: the same connection each time.
+            let db = try #require(app.databases.database(.psql, logger: app.logger, on: app.eventLoopGroup.any()))
+            let sql = try #require(db as? any SQLDatabase)
+            func backend() async throws -> Int { try #require(try await sql.raw("SELECT pg_backend_pid() AS pid").first()?.decode(column: "pid", as: Int.self)) }
+            let first = try await Grant.read(id: id, appID: seeded.id, on: db)
+            #expect(first?.provider == "sandbox")
+            let before = try await backend()
+            #expect(try await backend() == before, "the pool hands out its one connection")
+            // The statement's result columns change type: PostgreSQL refuses the cached plan.
+            try await sql.raw("ALTER TABLE grants ALTER COLUMN provider TYPE varchar(200)").run()
+            let afterChange = try await Grant.read(id: id, appID: seeded.id, on: db)
+            #expect(afterChange == first)
+            #expect(try await backend() != before, "the connection that kept the refused statement was closed")
+            // Prepared afresh on the new connection.
+            #expect(try await Grant.read(id: id, appID: seeded.id, on: db) == first)
+        }
     }
 
     @Test("a bind on the direct connection is encoded as the driver's encoder encodes it, a UUID included")
