@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The vault's metrics, recorded through swift-metrics into one Prometheus registry per
@@ -31,8 +32,19 @@ public enum AlterMetrics {
 
     /// One call to a provider API: how long the provider took to answer the head.
     static func upstreamCall(provider: String, custom: Bool, duration: Duration) {
-        Timer(label: "alter_proxy_upstream_duration_seconds", dimensions: [("provider", providerLabel(provider, custom: custom))]).record(duration: duration)
+        let label = providerLabel(provider, custom: custom)
+        let timer = upstreamTimers.withLockedValue { timers in
+            if let known = timers[label] { return known }
+            let made = Timer(label: "alter_proxy_upstream_duration_seconds", dimensions: [("provider", label)])
+            timers[label] = made
+            return made
+        }
+        timer.record(duration: duration)
     }
+
+    /// Every proxied call records one: kept per provider label (catalog ids and `custom`, a
+    /// closed set) instead of looked up in the registry by name and labels each time.
+    private static let upstreamTimers = NIOLockedValueBox<[String: Timer]>([:])
 
     enum UpstreamError: String { case timeout, unreachable }
 
